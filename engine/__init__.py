@@ -1,0 +1,1 @@
+"""guildmind's decision engine: pure, no I/O."""
