@@ -1,0 +1,127 @@
+"""Every number the rules use, and each guild's own settings, as validated configuration.
+
+The defaults are DESIGN §3's. A value out of range raises `ValueError` naming the field, so a bad
+configuration file fails at start with one line, never in the middle of a decision.
+"""
+
+from __future__ import annotations
+
+import math
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+
+def _check(owner: str, field: str, value: object, lo: float, hi: float = math.inf) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and lo <= value <= hi):  # type: ignore[arg-type]
+        bound = f"[{lo}, {hi}]" if math.isfinite(hi) else f">= {lo}"
+        raise ValueError(f"{owner}.{field} must be a number {bound}, got {value!r}")
+
+
+class RuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Thresholds of the gates and the five rules (seconds, counts, fractions)."""
+
+    # gates
+    startup_s: float = 120.0
+    min_interval_s: float = 30.0
+    # signals
+    momentum_messages: int = 20  # messages in 5 min that make momentum 1.0
+    recheck_s: float = 120.0  # when only a dice roll said no, roll again after this long
+    online_ttl_s: float = 6 * 3600.0  # a member seen online counts as present this long
+    # join_conversation
+    join_momentum_factor: float = 0.6  # momentum > factor × (2 − sociability)
+    join_min_messages: int = 5
+    join_cooldown_s: float = 300.0
+    # engage_user
+    engage_activity_window_s: float = 600.0
+    engage_cooldown_s: float = 1800.0
+    # fomo_response
+    fomo_messages: int = 25
+    fomo_sociability_pivot: float = 0.5  # below it the threshold grows …
+    fomo_sociability_scale: float = 2.0  # … by messages × scale × (pivot − sociability)
+    fomo_min_momentum: float = 0.25  # "the conversation is active"
+    fomo_cooldown_s: float = 900.0
+    # break_silence
+    silence_max_messages_hour: int = 5
+    silence_base_s: float = 3600.0  # quiet for longer than base × (2 − energy)
+    # share_tweet
+    share_max_messages_hour: int = 10
+    share_cooldown_s: float = 3600.0
+    share_min_curiosity: float = 0.7
+
+    def __post_init__(self) -> None:
+        unit = {"join_momentum_factor", "fomo_sociability_pivot", "fomo_min_momentum"}
+        for field in self.__struct_fields__:
+            value = getattr(self, field)
+            if field in unit or field == "share_min_curiosity":
+                _check("rules", field, value, 0.0, 1.0)
+            elif field == "momentum_messages":
+                _check("rules", field, value, 1)
+            else:
+                _check("rules", field, value, 0.0)
+
+    def fomo_threshold(self, sociability: float) -> float:
+        """Messages without the bot before FOMO: 25, scaled up for low sociability (shy: 40)."""
+        shortfall = max(0.0, self.fomo_sociability_pivot - sociability)
+        # rounded so that 25 × 1.6 is 40 messages, not 40.000000000000014
+        return round(self.fomo_messages * (1.0 + self.fomo_sociability_scale * shortfall), 6)
+
+    def quiet_period_s(self, energy: float) -> float:
+        """How long a chat must be quiet before breaking the silence: base × (2 − energy)."""
+        return self.silence_base_s * (2.0 - energy)
+
+
+def _minutes(owner: str, text: str) -> int:
+    try:
+        hours, minutes = text.split(":")
+        h, m = int(hours), int(minutes)
+    except ValueError:
+        raise ValueError(f"{owner} must be 'HH:MM', got {text!r}") from None
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        raise ValueError(f"{owner} must be a time between 00:00 and 23:59, got {text!r}")
+    return h * 60 + m
+
+
+class QuietHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Hours in the guild's time zone when the bot never speaks on its own ('23:00'–'07:00')."""
+
+    start: str
+    end: str
+
+    def __post_init__(self) -> None:
+        if _minutes("quiet_hours.start", self.start) == _minutes("quiet_hours.end", self.end):
+            raise ValueError(f"quiet_hours start and end are both {self.start!r}; drop the entry")
+
+    def contains(self, minute_of_day: int) -> bool:
+        start, end = _minutes("start", self.start), _minutes("end", self.end)
+        if start < end:
+            return start <= minute_of_day < end
+        return minute_of_day >= start or minute_of_day < end  # across midnight
+
+    def minutes_left(self, minute_of_day: int) -> int:
+        """Minutes until the quiet hours end, from a minute inside them."""
+        return (_minutes("end", self.end) - minute_of_day) % 1440
+
+
+class GuildSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """What a guild's admins may change: where the bot speaks, its time zone, quiet hours, pause."""
+
+    channels: frozenset[int] = frozenset()  # autonomous channels; empty: every channel counts
+    timezone: str = "UTC"
+    quiet_hours: QuietHours | None = None
+    paused: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone {self.timezone!r} is not a known IANA time zone (like 'Europe/Paris')"
+            ) from None
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)  # ZoneInfo caches instances by key
+
+
+DEFAULT_SETTINGS = GuildSettings()

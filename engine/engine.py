@@ -1,0 +1,329 @@
+"""`AutonomousEngine`: per-guild signals in, decisions out.
+
+The facade the guild actors run, also usable on its own in one process. It owns a dict of
+`GuildState`s and nothing else: no clock (time is `at=`, or an injected `clock`), no global
+randomness (an injected `random.Random`), no I/O. Every method validates its input and raises
+`ValueError` naming the field; rejected input leaves the state untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from .config import GuildSettings, RuleConfig
+from .decision import Decision
+from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent
+from .moods import MoodBook
+from .rules import Check, local_time, zone_minute
+from .state import GuildState, restore, snapshot
+
+log = logging.getLogger(__name__)
+
+_INF = math.inf
+
+
+class AutonomousEngine:
+    """Decides, per guild, whether the bot should speak now, from signals and mood.
+
+    Parameters
+    ----------
+    rng:
+        The only source of randomness (the dice rolls of the rules). Seed it for reproducible runs.
+    started_at:
+        When the bot started (seconds since the epoch); nothing fires in the first `startup_s`.
+        Defaults to `clock()`.
+    clock:
+        Optional `() -> float`, used when a method is called without `at=`.
+    rules, moods:
+        Thresholds and mood profiles; the defaults are DESIGN §3's and `engine/moods.toml`.
+    default_mood, default_settings:
+        What a guild starts with when first seen.
+
+    Raises
+    ------
+    ValueError
+        When neither `started_at` nor `clock` is given, or a default is invalid.
+    """
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random | None = None,
+        started_at: float | None = None,
+        clock: Callable[[], float] | None = None,
+        rules: RuleConfig | None = None,
+        moods: MoodBook | None = None,
+        default_mood: str = "neutral",
+        default_settings: GuildSettings | None = None,
+    ) -> None:
+        self.rng = rng if rng is not None else random.Random()
+        self.clock = clock
+        self.rules = rules or RuleConfig()
+        self.moods = moods or MoodBook()
+        self.default_mood = self.moods.check(default_mood)
+        self.default_settings = default_settings or GuildSettings()
+        if started_at is None and clock is None:
+            raise ValueError("started_at is required when the engine has no clock")
+        self.started_at = self._time(started_at, "started_at")
+        self._guilds: dict[int, GuildState] = {}
+
+    # guilds -------------------------------------------------------------------------------
+    def __contains__(self, guild_id: object) -> bool:
+        return guild_id in self._guilds
+
+    def __len__(self) -> int:
+        return len(self._guilds)
+
+    def guild_ids(self) -> Iterator[int]:
+        return iter(self._guilds)
+
+    def state(self, guild_id: int) -> GuildState | None:
+        """The live state of a guild (read it, don't keep it), or None when unknown."""
+        return self._guilds.get(guild_id)
+
+    def _guild(self, guild_id: int) -> GuildState:
+        st = self._guilds.get(guild_id)
+        if st is None:
+            if not isinstance(guild_id, int) or isinstance(guild_id, bool):
+                raise ValueError(f"guild_id must be an int, got {guild_id!r}")
+            st = self._guilds[guild_id] = GuildState(
+                mood=self.default_mood, settings=self.default_settings
+            )
+        return st
+
+    def forget(self, guild_id: int) -> None:
+        """Drop a guild's state (it moved to another host, or left)."""
+        self._guilds.pop(guild_id, None)
+
+    def _time(self, at: float | None, field: str = "at") -> float:
+        if at is None:
+            if self.clock is None:
+                raise ValueError(f"{field} is required: this engine has no clock")
+            at = self.clock()
+        if not (0.0 <= at < _INF):  # also rejects NaN
+            raise ValueError(f"{field} must be seconds since the epoch (finite, ≥ 0), got {at!r}")
+        return float(at)
+
+    # events -------------------------------------------------------------------------------
+    def track_message(
+        self,
+        guild_id: int,
+        author_is_bot: bool = False,
+        *,
+        at: float | None = None,
+        channel_id: int | None = None,
+        author_id: int | None = None,
+    ) -> bool:
+        """Count a message; True when it counted (a human, in an autonomous channel).
+
+        Bots' messages (the bot's own included) do not count: the bot's speech is recorded with
+        `record_action`. Messages outside the guild's autonomous channels are ignored.
+        """
+        at = self._time(at)
+        st = self._guild(guild_id)
+        channels = st.settings.channels
+        if author_is_bot or (channels and channel_id not in channels):
+            return False
+        st.count_message(at)
+        if at >= st.last_human_at:
+            st.prev_human_at, st.last_human_at = st.last_human_at, at
+        st.messages_since_appearance += 1
+        if author_id is not None:
+            st.see_present(author_id, at)
+        return True
+
+    def track_presence(
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        at: float | None = None,
+        activity: str | None = None,
+        online: bool = True,
+    ) -> None:
+        """A member's presence changed; `activity` is an activity (a game) they just started."""
+        at = self._time(at)
+        st = self._guild(guild_id)
+        if not online:
+            st.see_absent(user_id)
+            return
+        st.see_present(user_id, at)
+        if activity:
+            st.activity_user, st.activity_name, st.activity_at = user_id, activity, at
+            st.activity_engaged = False
+
+    def track_member_join(self, guild_id: int, user_id: int, *, at: float | None = None) -> None:
+        at = self._time(at)
+        st = self._guild(guild_id)
+        st.last_join_at = at
+        st.joins += 1
+        st.see_present(user_id, at)
+
+    def apply(self, event: Event) -> bool:
+        """Apply one inbound event; True when it was a counted message (a check is due)."""
+        kind = type(event)
+        if kind is MessageEvent:
+            return self.track_message(
+                event.guild_id,
+                event.author_is_bot,
+                at=event.at,
+                channel_id=event.channel_id,
+                author_id=event.author_id,
+            )
+        if kind is PresenceEvent:
+            self.track_presence(
+                event.guild_id, event.user_id, at=event.at, activity=event.activity,
+                online=event.online,
+            )  # fmt: skip
+        elif kind is MemberJoinEvent:
+            self.track_member_join(event.guild_id, event.user_id, at=event.at)
+        else:
+            raise ValueError(f"unknown event type {kind.__name__!r}")
+        return False
+
+    def update_mood(self, guild_id: int, mood: str, *, at: float | None = None) -> None:
+        """Set a guild's mood; ValueError naming the known moods if `mood` is unknown."""
+        self._time(at)
+        self.moods.check(mood)
+        self._guild(guild_id).mood = mood
+
+    def configure(self, guild_id: int, settings: GuildSettings) -> None:
+        """Replace a guild's settings (channels, time zone, quiet hours, pause)."""
+        if not isinstance(settings, GuildSettings):
+            raise ValueError(f"settings must be GuildSettings, got {type(settings).__name__}")
+        self._guild(guild_id).settings = settings
+
+    def record_action(self, guild_id: int, action: str, *, at: float | None = None) -> None:
+        """The bot spoke in this guild (autonomously or in reply). Call before sending."""
+        at = self._time(at)
+        if not isinstance(action, str) or not action:
+            raise ValueError(f"action must be a non-empty action name, got {action!r}")
+        st = self._guild(guild_id)
+        st.last_action_at = max(st.last_action_at, at)
+        st.last_action = action
+        st.messages_since_appearance = 0
+        if action == "engage_user":
+            st.activity_engaged = True
+
+    # decisions ----------------------------------------------------------------------------
+    def should_take_action(
+        self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False
+    ) -> str | None:
+        """The action to take now, or None (the seed's call)."""
+        return self.decide(guild_id, at=at, triggered_by_message=triggered_by_message).action
+
+    def decide(
+        self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False
+    ) -> Decision:
+        """Check the gates, then the rules in order; the first that fires wins."""
+        at = self._time(at)
+        trigger = "message" if triggered_by_message else "timer"
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return Decision(guild_id=guild_id, at=at, action=None, reason="no context")
+        chk = Check(
+            st, self.moods.profile(st.mood), self.rules, at, self.started_at,
+            triggered_by_message, self.rng,
+        )  # fmt: skip
+        blocked = chk.gate(zone_minute(at, st))
+        if blocked is not None:
+            log.debug("guild %s: no action (%s)", guild_id, blocked)
+            return Decision(
+                guild_id=guild_id, at=at, action=None, reason=blocked, mood=st.mood,
+                trigger=trigger,
+            )  # fmt: skip
+        action, reason = self._first_rule(chk)
+        signals = chk.signals()
+        if action is None:
+            reason = "no rule fired: " + "; ".join(chk.notes)
+            log.debug("guild %s: %s", guild_id, reason)
+            return Decision(
+                guild_id=guild_id, at=at, action=None, reason=reason, mood=st.mood,
+                trigger=trigger, signals=signals,
+            )  # fmt: skip
+        hour, weekday = local_time(at, st)
+        signals["hour"], signals["weekday"] = hour, weekday
+        log.debug("guild %s: %s because %s; %s", guild_id, action, reason, signals)
+        engage = action == "engage_user"
+        return Decision(
+            guild_id=guild_id, at=at, action=action, reason=reason, mood=st.mood,
+            trigger=trigger, signals=signals,
+            user_id=st.activity_user if engage else None,
+            activity=st.activity_name if engage else None,
+        )  # fmt: skip
+
+    @staticmethod
+    def _first_rule(chk: Check) -> tuple[str | None, str]:
+        reason = chk.join_conversation()
+        if reason:
+            return "join_conversation", reason
+        reason = chk.engage_user()
+        if reason:
+            return "engage_user", reason
+        reason = chk.fomo_response()
+        if reason:
+            return "fomo_response", reason
+        reason = chk.break_silence()
+        if reason:
+            if chk.by_message:  # someone spoke into a dead chat: answer them, no random remark
+                return "join_conversation", "someone spoke into a quiet chat: " + reason
+            return "break_silence", reason
+        if chk.by_message:
+            chk.no("share: only on a timer, never in answer to a message")
+            return None, ""
+        reason = chk.share_tweet()
+        if reason:
+            return "share_tweet", reason
+        return None, ""
+
+    def next_wake(self, guild_id: int, *, at: float | None = None) -> float | None:
+        """When a time-based rule could next fire without new events; None for never.
+
+        The runtime schedules one timer per guild at this time instead of sweeping all guilds;
+        a new event, mood or settings change means asking again.
+        """
+        at = self._time(at)
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return None
+        rules = self.rules
+        chk = Check(st, self.moods.profile(st.mood), rules, at, self.started_at, False, self.rng)
+        ready = max(self.started_at + rules.startup_s, st.last_action_at + rules.min_interval_s)
+        when = chk.next_wake(ready)
+        quiet = st.settings.quiet_hours
+        if when is not None and quiet is not None:
+            local = datetime.fromtimestamp(when, st.settings.zone())
+            minute = local.hour * 60 + local.minute
+            if quiet.contains(minute):
+                when += quiet.minutes_left(minute) * 60 - local.second - local.microsecond / 1e6
+        return when
+
+    def signals(self, guild_id: int, *, at: float | None = None) -> dict[str, float] | None:
+        """A guild's current signal values (for status views), or None when unknown."""
+        at = self._time(at)
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return None
+        return Check(
+            st, self.moods.profile(st.mood), self.rules, at, self.started_at, False, self.rng
+        ).signals()
+
+    # persistence --------------------------------------------------------------------------
+    def snapshot(self, guild_id: int) -> bytes:
+        """The guild's whole state as versioned msgpack bytes; KeyError if unknown."""
+        return snapshot(self._guilds[guild_id])
+
+    def restore(self, guild_id: int, data: bytes) -> None:
+        """Load a guild's state from `snapshot()` bytes, replacing what was there."""
+        st = restore(data)
+        if st.mood not in self.moods:
+            log.warning(
+                "guild %s: restored mood %r is no longer configured; using %r",
+                guild_id, st.mood, self.default_mood,
+            )  # fmt: skip
+            st.mood = self.default_mood
+        self._guilds[guild_id] = st

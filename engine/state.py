@@ -1,0 +1,177 @@
+"""One guild's signals: a few counters and times, and a fixed-size per-minute message window.
+
+Memory per guild is O(1) whatever the traffic: the window is 60 per-minute counters (two bytes
+each) that exist only while the guild had messages in the last hour; the set of members seen
+online is capped. No message content is ever kept. `GuildSnapshot` is the persisted form.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import msgspec
+
+from .config import DEFAULT_SETTINGS, GuildSettings
+
+NEVER = float("-inf")
+WINDOW_MINUTES = 60
+SHORT_MINUTES = 5
+MAX_PER_MINUTE = 0xFFFF
+MAX_PRESENT = 8  # members remembered as online; enough to know the room is not empty
+SNAPSHOT_VERSION = 1
+
+
+class GuildState(msgspec.Struct, gc=False, kw_only=True):
+    """The live, mutable signals of one guild (not a message in sight)."""
+
+    mood: str
+    settings: GuildSettings = DEFAULT_SETTINGS
+    minute: int = 0  # epoch minute of the newest bucket
+    buckets: array | None = None  # messages per minute, ring indexed by minute % 60
+    last_human_at: float = NEVER
+    prev_human_at: float = NEVER  # the human message before the last one
+    messages_since_appearance: int = 0
+    last_action_at: float = NEVER
+    last_action: str | None = None
+    activity_user: int | None = None
+    activity_name: str | None = None
+    activity_at: float = NEVER
+    activity_engaged: bool = False
+    present: dict[int, float] | None = None  # user id → when last seen online (capped)
+    last_join_at: float = NEVER
+    joins: int = 0
+
+    def count_message(self, at: float) -> None:
+        """Put one human message into the window at time `at`."""
+        minute = int(at) // 60
+        buckets = self.buckets
+        if buckets is None:
+            buckets = self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
+            self.minute = minute
+        elif minute > self.minute:
+            self._advance(minute)
+            buckets = self.buckets
+            if buckets is None:
+                buckets = self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
+                self.minute = minute
+        elif minute <= self.minute - WINDOW_MINUTES:
+            return  # older than the window: it no longer counts
+        i = minute % WINDOW_MINUTES
+        if buckets[i] < MAX_PER_MINUTE:
+            buckets[i] += 1
+
+    def _advance(self, minute: int) -> None:
+        gap = minute - self.minute
+        if gap >= WINDOW_MINUTES:
+            self.buckets = None  # an hour of silence: give the memory back
+        else:
+            buckets = self.buckets
+            assert buckets is not None
+            for m in range(self.minute + 1, minute + 1):
+                buckets[m % WINDOW_MINUTES] = 0
+        self.minute = minute
+
+    def messages_in(self, minutes: int, at: float) -> int:
+        """Messages in the `minutes` newest minute-buckets up to time `at` (current minute too)."""
+        buckets = self.buckets
+        if buckets is None:
+            return 0
+        now = int(at) // 60
+        newest = min(now, self.minute)
+        oldest = max(now - minutes + 1, self.minute - WINDOW_MINUTES + 1)
+        return sum(buckets[m % WINDOW_MINUTES] for m in range(oldest, newest + 1))
+
+    def hour_count_below_at(self, limit: int, at: float) -> float:
+        """The earliest time ≥ `at` when the hour window holds fewer than `limit` messages."""
+        count = self.messages_in(WINDOW_MINUTES, at)
+        if count < limit:
+            return at
+        now = int(at) // 60
+        buckets = self.buckets
+        assert buckets is not None
+        # minutes leave the window oldest first; find when enough of them have left
+        for m in range(now - WINDOW_MINUTES + 1, self.minute + 1):
+            count -= buckets[m % WINDOW_MINUTES]
+            if count < limit:
+                return float((m + WINDOW_MINUTES) * 60)
+        return float((self.minute + WINDOW_MINUTES) * 60)
+
+    def see_present(self, user_id: int, at: float) -> None:
+        present = self.present
+        if present is None:
+            present = self.present = {}
+        else:
+            present.pop(user_id, None)
+        present[user_id] = at
+        if len(present) > MAX_PRESENT:
+            del present[next(iter(present))]  # forget the longest-unseen member
+
+    def see_absent(self, user_id: int) -> None:
+        if self.present is not None:
+            self.present.pop(user_id, None)
+            if not self.present:
+                self.present = None
+
+    def someone_present(self, at: float, ttl_s: float) -> bool:
+        present = self.present
+        return present is not None and any(at - seen < ttl_s for seen in present.values())
+
+    def presence_expires_at(self, ttl_s: float) -> float:
+        """When the last member seen online stops counting as present."""
+        return max(self.present.values(), default=NEVER) + ttl_s if self.present else NEVER
+
+
+class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind"):
+    """The persisted form of `GuildState`, versioned. New fields must get defaults."""
+
+    version: int = SNAPSHOT_VERSION
+    mood: str
+    settings: GuildSettings = DEFAULT_SETTINGS
+    minute: int = 0
+    buckets: list[int] | None = None
+    last_human_at: float = NEVER
+    prev_human_at: float = NEVER
+    messages_since_appearance: int = 0
+    last_action_at: float = NEVER
+    last_action: str | None = None
+    activity_user: int | None = None
+    activity_name: str | None = None
+    activity_at: float = NEVER
+    activity_engaged: bool = False
+    present: dict[int, float] | None = None
+    last_join_at: float = NEVER
+    joins: int = 0
+
+
+_FIELDS = GuildState.__struct_fields__
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(GuildSnapshot)
+
+
+def snapshot(state: GuildState) -> bytes:
+    """The guild's whole state as msgpack bytes (format version included)."""
+    values = {f: getattr(state, f) for f in _FIELDS}
+    if state.buckets is not None:
+        values["buckets"] = state.buckets.tolist()
+    if state.present is not None:
+        values["present"] = dict(state.present)
+    return _encoder.encode(GuildSnapshot(**values))
+
+
+def restore(data: bytes) -> GuildState:
+    """The `GuildState` a `snapshot()` wrote; ValueError on a foreign or newer format."""
+    try:
+        snap = _decoder.decode(data)
+    except msgspec.DecodeError as e:
+        raise ValueError(f"guild snapshot is not readable: {e}") from None
+    if snap.version > SNAPSHOT_VERSION:
+        raise ValueError(
+            f"guild snapshot has format version {snap.version}; this build reads up to "
+            f"{SNAPSHOT_VERSION}: upgrade guildmind before loading this state"
+        )
+    values = {f: getattr(snap, f) for f in _FIELDS}
+    if snap.buckets is not None:
+        if len(snap.buckets) != WINDOW_MINUTES:
+            raise ValueError(f"guild snapshot window has {len(snap.buckets)} buckets, not 60")
+        values["buckets"] = array("H", snap.buckets)
+    return GuildState(**values)
