@@ -1,1 +1,68 @@
-"""actions package."""
+"""The action system: *how* the bot speaks once the engine decided *when*.
+
+Import the public names from here: ``from actions import BaseAction, ActionModifier, ...``.
+See ``docs/actions.md`` for writing a plugin.
+"""
+
+from __future__ import annotations
+
+from actions.base import ActionActivationType, BaseAction
+from actions.builtin import (
+    BUILTIN_ACTIONS,
+    BreakSilence,
+    EngageUser,
+    EngineAction,
+    FomoResponse,
+    JoinConversation,
+    Reply,
+    ShareTweet,
+)
+from actions.content import ContentWriter, TemplateBank, Written, default_templates
+from actions.context import ActionContext, ChatMessage, OutgoingMessage
+from actions.feeds import Post, PostSource
+from actions.judge import JudgeCache, JudgeStats, parse_judge_answer
+from actions.llm import LLMClient, LLMConfig, LLMError, LLMTimeout, OpenAICompatibleClient
+from actions.modifier import ActionModifier, ActivationReport, ExecutionResult
+from actions.planner import LLMPlanner, Planner, RulePlanner, make_planner
+from actions.registry import ENTRY_POINT_GROUP, ActionRegistry, LoadError, PluginError
+
+__all__ = [
+    "BUILTIN_ACTIONS",
+    "ENTRY_POINT_GROUP",
+    "ActionActivationType",
+    "ActionContext",
+    "ActionModifier",
+    "ActionRegistry",
+    "ActivationReport",
+    "BaseAction",
+    "BreakSilence",
+    "ChatMessage",
+    "ContentWriter",
+    "EngageUser",
+    "EngineAction",
+    "ExecutionResult",
+    "FomoResponse",
+    "JoinConversation",
+    "JudgeCache",
+    "JudgeStats",
+    "LLMClient",
+    "LLMConfig",
+    "LLMError",
+    "LLMPlanner",
+    "LLMTimeout",
+    "LoadError",
+    "OpenAICompatibleClient",
+    "OutgoingMessage",
+    "Planner",
+    "PluginError",
+    "Post",
+    "PostSource",
+    "Reply",
+    "RulePlanner",
+    "ShareTweet",
+    "TemplateBank",
+    "Written",
+    "default_templates",
+    "make_planner",
+    "parse_judge_answer",
+]

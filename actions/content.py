@@ -1,0 +1,248 @@
+"""What to say: the LLM when configured, else (and as the fallback) template phrase banks.
+
+`ContentWriter.write()` never raises for the LLM's fault: an error, a timeout or an empty answer
+falls back to a template. It returns a `Written` saying where the words came from and how the LLM
+did, and keeps plain counters (`counts`) the runtime exports. Templates live in
+``actions/templates.toml`` (action × mood), with ``neutral`` as the fallback for any other mood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import tomllib
+from collections import Counter
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from actions.llm import LLMTimeout
+from engine.decision import ACTIONS
+
+if TYPE_CHECKING:
+    from actions.context import ActionContext
+    from actions.llm import LLMClient
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_MOODS = (
+    "neutral",
+    "bubbly",
+    "excited",
+    "curious",
+    "silly",
+    "shy",
+    "serious",
+    "sleepy",
+    "melancholy",
+    "irritated",
+)
+"""Moods every built-in action has phrases for (``asleep`` never acts)."""
+
+BUILTIN_CONTENT = (*ACTIONS, "reply")
+"""Actions the shipped phrase banks cover."""
+
+GENERIC = "generic"
+"""The bank used for an action without its own phrases."""
+
+INSTRUCTIONS: dict[str, str] = {
+    "join_conversation": "Join the ongoing conversation naturally with one short message that "
+    "fits what people are talking about.",
+    "engage_user": "Greet {user} and say something friendly about them starting {activity}.",
+    "fomo_response": "A lot was said while you were away; jump back in as someone who feels "
+    "they missed out, reacting to the latest topic.",
+    "break_silence": "The channel has been quiet for a while; say something light to start a "
+    "conversation.",
+    "share_tweet": "Share this post with the channel with a short comment of your own, and "
+    "include its link: {post}",
+    "reply": "Someone addressed you directly; answer their last message.",
+}
+
+LLM_OUTCOMES = ("success", "error", "timeout", "empty", "none")
+"""How the LLM did for one write; "none" means no LLM was configured."""
+
+
+class Written(msgspec.Struct, frozen=True):
+    """The words for one message and where they came from.
+
+    ``source`` is "llm" or "template"; ``llm_outcome`` is one of `LLM_OUTCOMES`.
+    """
+
+    text: str
+    source: str
+    llm_outcome: str
+
+    @property
+    def fell_back(self) -> bool:
+        """True when an LLM was configured but a template was used."""
+        return self.source == "template" and self.llm_outcome != "none"
+
+
+class _SafeMap(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class TemplateBank:
+    """Phrase banks per action × mood.
+
+    Parameters
+    ----------
+    banks:
+        action -> mood -> phrases. Validated: every listed phrase is a non-empty string.
+    """
+
+    def __init__(self, banks: dict[str, dict[str, list[str]]]) -> None:
+        for action, moods in banks.items():
+            if not isinstance(moods, dict) or "neutral" not in moods:
+                raise ValueError(f"template bank {action!r} needs a 'neutral' list of phrases.")
+            for mood, phrases in moods.items():
+                if (
+                    not isinstance(phrases, list)
+                    or not phrases
+                    or not all(isinstance(p, str) and p.strip() for p in phrases)
+                ):
+                    raise ValueError(
+                        f"template bank {action!r}.{mood!r} must be a non-empty list of strings."
+                    )
+        self.banks = banks
+
+    @classmethod
+    def from_toml(cls, text: str) -> TemplateBank:
+        """Parse a TOML document of ``[action] mood = ["phrase", ...]`` tables."""
+        return cls(tomllib.loads(text))
+
+    def phrases(self, action: str, mood: str) -> list[str]:
+        """The phrases for `action` in `mood` (neutral for an unknown mood, generic for an unknown
+        action)."""
+        bank = self.banks.get(action) or self.banks[GENERIC]
+        return bank.get(mood) or bank["neutral"]
+
+    def render(self, action: str, mood: str, rng: Any, values: dict[str, str]) -> str:
+        """Pick a phrase with `rng` and fill ``{user}``, ``{activity}``, ``{post}``, ``{bot}``."""
+        phrase = rng.choice(self.phrases(action, mood))
+        return phrase.format_map(_SafeMap(values))
+
+
+@functools.cache
+def default_templates() -> TemplateBank:
+    """The phrase banks shipped in ``actions/templates.toml`` (loaded once)."""
+    text = resources.files("actions").joinpath("templates.toml").read_text(encoding="utf-8")
+    return TemplateBank.from_toml(text)
+
+
+def placeholder_values(ctx: ActionContext, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Values for template placeholders and prompt instructions."""
+    d = ctx.decision
+    values = {
+        "bot": ctx.bot_name,
+        "user": f"<@{d.user_id}>" if d is not None and d.user_id is not None else "everyone",
+        "activity": (d.activity if d is not None and d.activity else "something new"),
+        "post": "",
+    }
+    if extra:
+        values.update(extra)
+    return values
+
+
+def build_prompt(
+    ctx: ActionContext, action: str, values: dict[str, str], instruction: str | None = None
+) -> tuple[str, str]:
+    """(system, user) prompts from the persona, the mood, the decision's reason and transcript."""
+    system = (
+        f"You are {ctx.bot_name}, a member of a Discord server. {ctx.persona}".strip()
+        + f"\nYour current mood is {ctx.mood}; let it colour how you write."
+        "\nWrite one short Discord chat message (one or two sentences). Reply with the message "
+        "text only: no name prefix, no quotes."
+    )
+    lines = ["Recent messages (oldest first):"]
+    lines += [f"{m.author}: {m.content}" for m in ctx.messages] or ["(the channel is quiet)"]
+    if ctx.decision is not None and ctx.decision.reason:
+        lines.append(f"\nWhy you speak now: {ctx.decision.reason}")
+    task = instruction or INSTRUCTIONS.get(action, "Say something that fits the conversation.")
+    lines.append(f"\nTask: {task.format_map(_SafeMap(values))}")
+    return system, "\n".join(lines)
+
+
+def clean_answer(text: str, bot_name: str, max_chars: int) -> str:
+    """Trim whitespace, wrapping quotes and a leading "BotName:" from an LLM answer."""
+    text = text.strip()
+    prefix = f"{bot_name}:"
+    if text.casefold().startswith(prefix.casefold()):
+        text = text[len(prefix) :].strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'“”":
+        text = text[1:-1].strip()
+    return text[:max_chars]
+
+
+class ContentWriter:
+    """Writes the words of an action: LLM when configured, templates otherwise or on failure.
+
+    Parameters
+    ----------
+    llm:
+        An `LLMClient`, or None for templates only.
+    templates:
+        A `TemplateBank` (default: the shipped banks).
+    timeout_s:
+        Overall limit of one LLM write (on top of the client's own timeout).
+    max_chars:
+        Longer LLM answers are cut.
+    """
+
+    def __init__(
+        self,
+        llm: LLMClient | None = None,
+        templates: TemplateBank | None = None,
+        *,
+        timeout_s: float = 30.0,
+        max_chars: int = 1800,
+    ) -> None:
+        self.llm = llm
+        self.templates = templates or default_templates()
+        self.timeout_s = timeout_s
+        self.max_chars = max_chars
+        self.counts: Counter[str] = Counter()
+        """Keys: "llm_success", "llm_error", "llm_timeout", "llm_empty", "template",
+        "template_fallback"."""
+
+    async def write(
+        self,
+        ctx: ActionContext,
+        action: str,
+        *,
+        extra: dict[str, str] | None = None,
+        instruction: str | None = None,
+    ) -> Written:
+        """The words for `action` in `ctx`; never raises for the LLM's fault."""
+        values = placeholder_values(ctx, extra)
+        outcome = "none"
+        if self.llm is not None:
+            outcome = "error"
+            system, prompt = build_prompt(ctx, action, values, instruction)
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    answer = await self.llm.complete(prompt, system=system, purpose="content")
+                text = clean_answer(
+                    answer if isinstance(answer, str) else "", ctx.bot_name, self.max_chars
+                )
+                if text:
+                    self.counts["llm_success"] += 1
+                    return Written(text, "llm", "success")
+                outcome = "empty"
+            except TimeoutError:
+                outcome = "timeout"
+            except LLMTimeout:
+                outcome = "timeout"
+            except Exception as e:
+                outcome = "error"
+                logger.warning("LLM content for %r failed: %s", action, type(e).__name__)
+            self.counts[f"llm_{outcome}"] += 1
+            self.counts["template_fallback"] += 1
+            logger.info("LLM content for %r: %s; using a template", action, outcome)
+        self.counts["template"] += 1
+        return Written(
+            self.templates.render(action, ctx.mood, ctx.rng, values), "template", outcome
+        )

@@ -1,0 +1,253 @@
+"""`ActionModifier`: which actions are available this round, decided by their `go_activate()`.
+
+Every candidate's `go_activate()` runs concurrently under one deadline (all start together, so each
+has the same per-action timeout and N slow actions cost one timeout, not N). An exception, a
+timeout or a non-bool answer makes only that action inactive: one log line with its name, and a
+count. LLM-judged actions share one batched judge call per round (see `actions.judge`).
+
+The modifier never touches Prometheus: it returns outcomes and durations in the `ActivationReport`
+and keeps plain counters (`counters`, `judge_stats`) for the actor layer to export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from actions.base import BaseAction
+from actions.judge import JudgeCache, JudgeStats, _JudgeRound
+
+if TYPE_CHECKING:
+    from actions.context import ActionContext
+    from actions.registry import ActionRegistry
+
+logger = logging.getLogger(__name__)
+
+OUTCOMES = ("activated", "inactive", "timeout", "error")
+"""The bounded set of activation outcomes (a metrics label)."""
+
+EXEC_OUTCOMES = ("success", "failure", "timeout", "error")
+"""The bounded set of execution outcomes (a metrics label)."""
+
+
+@dataclass
+class ActivationReport:
+    """What one activation round found.
+
+    Attributes
+    ----------
+    activated:
+        Names of the activated actions, in registration order.
+    inactive:
+        Every other name -> why: ``"false"``, ``"timeout"`` or ``"error: <Type>: <message>"``.
+    outcomes:
+        Every name -> one of `OUTCOMES`.
+    durations_s:
+        Every name -> seconds its `go_activate()` ran (the timeout when it timed out).
+    actions:
+        The activated action instances, by name, ready for `ActionModifier.execute()`.
+    """
+
+    activated: list[str] = field(default_factory=list)
+    inactive: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    durations_s: dict[str, float] = field(default_factory=dict)
+    actions: dict[str, BaseAction] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """The result of `ActionModifier.execute()`: ``outcome`` is one of `EXEC_OUTCOMES`."""
+
+    action: str
+    ok: bool
+    reason: str
+    outcome: str
+    duration_s: float
+
+
+def _describe(exc: BaseException) -> str:
+    msg = " ".join(str(exc).split())
+    if len(msg) > 160:
+        msg = msg[:157] + "..."
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+class ActionModifier:
+    """Runs the `go_activate()` of a set of actions for one context at a time.
+
+    Parameters
+    ----------
+    actions:
+        Action classes (or an `ActionRegistry`), in registration order; names must be unique.
+    timeout_s:
+        Per-action activation timeout.
+    judge_window_s:
+        How long a judge ask waits for the other actions of its round before the call goes out
+        anyway (normally it goes out as soon as every running action waits on the judge).
+    judge_cache_ttl_s:
+        How long (in context time, ``ctx.now``) a judge verdict is reused for the same action and
+        transcript.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-action class, a missing or duplicate `action_name`, or a bad setting.
+    """
+
+    def __init__(
+        self,
+        actions: Iterable[type[BaseAction]] | ActionRegistry,
+        timeout_s: float = 2.0,
+        *,
+        judge_window_s: float = 0.05,
+        judge_cache_ttl_s: float = 30.0,
+        judge_cache_size: int = 1024,
+    ) -> None:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}.")
+        if judge_window_s < 0:
+            raise ValueError(f"judge_window_s must be >= 0, got {judge_window_s!r}.")
+        classes = list(actions.actions() if hasattr(actions, "actions") else actions)
+        seen: set[str] = set()
+        for cls in classes:
+            if not (isinstance(cls, type) and issubclass(cls, BaseAction)):
+                raise TypeError(f"{cls!r} is not a BaseAction subclass.")
+            if not cls.action_name:
+                raise ValueError(f"{cls.__qualname__!r} has no action_name; set one.")
+            if cls.action_name in seen:
+                raise ValueError(
+                    f"{cls.__qualname__!r} reuses action_name {cls.action_name!r}; "
+                    "names are unique."
+                )
+            seen.add(cls.action_name)
+        self.classes: tuple[type[BaseAction], ...] = tuple(classes)
+        self.timeout_s = timeout_s
+        self.judge_window_s = judge_window_s
+        self.judge_cache = JudgeCache(judge_cache_ttl_s, judge_cache_size)
+        self.judge_stats = JudgeStats()
+        self.counters: Counter[tuple[str, str]] = Counter()
+        """(action name, activation outcome) -> count, for the actor layer to export."""
+        self.exec_counters: Counter[tuple[str, str]] = Counter()
+        """(action name, execution outcome) -> count."""
+
+    @property
+    def names(self) -> list[str]:
+        """The action names, in registration order."""
+        return [c.action_name for c in self.classes]
+
+    async def activate(
+        self, ctx: ActionContext, candidates: Iterable[str] | None = None
+    ) -> ActivationReport:
+        """Run every candidate's `go_activate()` concurrently; never raises for an action's fault.
+
+        ``candidates`` restricts the round to some names (default: all).
+        """
+        wanted = None if candidates is None else set(candidates)
+        classes = [c for c in self.classes if wanted is None or c.action_name in wanted]
+        report = ActivationReport()
+        if not classes:
+            return report
+        jr = _JudgeRound(ctx, self.judge_cache, self.judge_stats, self.judge_window_s)
+        llm = ctx.llm
+        loop = asyncio.get_running_loop()
+        instances: list[BaseAction] = []
+        tasks: list[asyncio.Task[object]] = []
+        raw: dict[str, float] = {}
+        for cls in classes:
+            try:
+                inst = cls(ctx)
+            except Exception as e:
+                self._record(report, cls.action_name, "error", f"error: {_describe(e)}", 0.0)
+                logger.warning("action %r failed to start: %s", cls.action_name, _describe(e))
+                continue
+            inst._judge_round = jr
+            instances.append(inst)
+            tasks.append(loop.create_task(self._one(inst, llm, jr, raw)))
+        jr.running = len(tasks)
+        try:
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=self.timeout_s)
+                for t in pending:
+                    t.add_done_callback(_swallow)
+                    t.cancel()
+        finally:
+            jr.close()
+        for inst, task in zip(instances, tasks, strict=True):
+            name = inst.action_name
+            dur = raw.get(name, self.timeout_s)
+            if not task.done() or task.cancelled():
+                logger.warning(
+                    "action %r: go_activate() timed out after %.3fs", name, self.timeout_s
+                )
+                self._record(report, name, "timeout", "timeout", self.timeout_s)
+                continue
+            exc = task.exception()
+            if exc is not None:
+                logger.warning("action %r: go_activate() raised %s", name, _describe(exc))
+                self._record(report, name, "error", f"error: {_describe(exc)}", dur)
+                continue
+            result = task.result()
+            if result is True:
+                self._record(report, name, "activated", None, dur)
+                report.actions[name] = inst
+            elif result is False:
+                self._record(report, name, "inactive", "false", dur)
+            else:
+                why = f"error: go_activate() returned {type(result).__name__}, expected bool"
+                logger.warning("action %r: %s", name, why[7:])
+                self._record(report, name, "error", why, dur)
+        # Registration order, whatever order the tasks finished in.
+        report.activated = [c.action_name for c in classes if c.action_name in report.actions]
+        return report
+
+    async def _one(
+        self, inst: BaseAction, llm: object, jr: _JudgeRound, durations: dict[str, float]
+    ) -> object:
+        t0 = time.perf_counter()
+        try:
+            return await inst.go_activate(llm)  # type: ignore[arg-type]
+        finally:
+            durations[inst.action_name] = time.perf_counter() - t0
+            jr.task_done()
+
+    def _record(
+        self, report: ActivationReport, name: str, outcome: str, why: str | None, duration: float
+    ) -> None:
+        report.outcomes[name] = outcome
+        report.durations_s[name] = duration
+        if why is not None:
+            report.inactive[name] = why
+        self.counters[(name, outcome)] += 1
+
+    async def execute(self, action: BaseAction, timeout_s: float | None = None) -> ExecutionResult:
+        """Run `action.execute()` with a timeout; never raises for the action's fault."""
+        name = action.action_name
+        limit = timeout_s if timeout_s is not None else max(self.timeout_s, 30.0)
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(limit):
+                result = await action.execute()
+            ok, reason = result
+            ok = bool(ok)
+            outcome = "success" if ok else "failure"
+            reason = str(reason)
+        except TimeoutError:
+            ok, reason, outcome = False, f"execute() timed out after {limit:.3f}s", "timeout"
+            logger.warning("action %r: %s", name, reason)
+        except Exception as e:
+            ok, reason, outcome = False, f"error: {_describe(e)}", "error"
+            logger.warning("action %r: execute() raised %s", name, _describe(e))
+        self.exec_counters[(name, outcome)] += 1
+        return ExecutionResult(name, ok, reason, outcome, time.perf_counter() - t0)
+
+
+def _swallow(task: asyncio.Task[object]) -> None:
+    # A cancelled action that raised while unwinding must not log "exception never retrieved".
+    if not task.cancelled():
+        task.exception()
