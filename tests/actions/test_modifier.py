@@ -1,0 +1,202 @@
+"""ActionModifier: concurrency, per-action timeouts, failures isolated, report and counters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from actions import ActionModifier, BaseAction
+from tests.actions.conftest import FakeLLM, make_ctx
+
+
+def action(
+    name: str,
+    result: object = True,
+    delay: float = 0.0,
+    exc: Exception | None = None,
+    priority: int = 0,
+) -> type[BaseAction]:
+    async def go_activate(self: BaseAction, llm_judge_model: object = None) -> object:
+        if delay:
+            await asyncio.sleep(delay)
+        if exc is not None:
+            raise exc
+        return result
+
+    return type(
+        name.title(),
+        (BaseAction,),
+        {"action_name": name, "go_activate": go_activate, "priority": priority},
+    )
+
+
+async def test_report_in_registration_order() -> None:
+    classes = [action("c", delay=0.02), action("a"), action("b", result=False), action("d")]
+    report = await ActionModifier(classes).activate(make_ctx("x"))
+    assert report.activated == ["c", "a", "d"]
+    assert report.inactive == {"b": "false"}
+    assert report.outcomes == {
+        "c": "activated",
+        "a": "activated",
+        "b": "inactive",
+        "d": "activated",
+    }
+    assert set(report.durations_s) == {"a", "b", "c", "d"}
+    assert report.durations_s["c"] >= 0.015
+    assert set(report.actions) == {"a", "c", "d"}
+
+
+async def test_n_slow_actions_cost_one_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    classes = [action(f"slow{i}", delay=5.0) for i in range(10)] + [action("fast")]
+    modifier = ActionModifier(classes, timeout_s=0.1)
+    t0 = time.perf_counter()
+    report = await modifier.activate(make_ctx("x"))
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 0.5
+    assert report.activated == ["fast"]
+    assert all(report.inactive[f"slow{i}"] == "timeout" for i in range(10))
+    assert report.outcomes["slow3"] == "timeout"
+    assert report.durations_s["slow3"] == pytest.approx(0.1)
+    assert modifier.counters[("slow3", "timeout")] == 1
+    assert "action 'slow3': go_activate() timed out after 0.100s" in caplog.text
+
+
+async def test_concurrent_not_sequential() -> None:
+    classes = [action(f"a{i}", delay=0.05) for i in range(8)]
+    t0 = time.perf_counter()
+    report = await ActionModifier(classes, timeout_s=1.0).activate(make_ctx())
+    assert time.perf_counter() - t0 < 0.3
+    assert len(report.activated) == 8
+
+
+async def test_raising_action_leaves_others_untouched(caplog: pytest.LogCaptureFixture) -> None:
+    classes = [action("ok1"), action("boom", exc=ValueError("bad state")), action("ok2")]
+    modifier = ActionModifier(classes)
+    report = await modifier.activate(make_ctx())
+    assert report.activated == ["ok1", "ok2"]
+    assert report.inactive == {"boom": "error: ValueError: bad state"}
+    assert report.outcomes["boom"] == "error"
+    assert modifier.counters[("boom", "error")] == 1
+    assert modifier.counters[("ok1", "activated")] == 1
+    assert "action 'boom': go_activate() raised ValueError: bad state" in caplog.text
+
+
+async def test_non_bool_result_is_an_error() -> None:
+    report = await ActionModifier([action("weird", result=None)]).activate(make_ctx())
+    assert report.inactive == {"weird": "error: go_activate() returned NoneType, expected bool"}
+
+
+async def test_constructor_failure_is_contained() -> None:
+    class Fragile(BaseAction):
+        action_name = "fragile"
+
+        def __init__(self, ctx: object) -> None:
+            raise RuntimeError("no")
+
+    report = await ActionModifier([Fragile, action("fine")]).activate(make_ctx())
+    assert report.activated == ["fine"]
+    assert report.outcomes["fragile"] == "error"
+
+
+async def test_candidates_restrict_the_round() -> None:
+    report = await ActionModifier([action("a"), action("b")]).activate(make_ctx(), ["b"])
+    assert report.activated == ["b"] and "a" not in report.outcomes
+    empty = await ActionModifier([action("a")]).activate(make_ctx(), [])
+    assert empty.activated == [] and empty.outcomes == {}
+
+
+async def test_modifier_passes_ctx_llm() -> None:
+    seen: list[object] = []
+
+    class Spy(BaseAction):
+        action_name = "spy"
+
+        async def go_activate(self, llm_judge_model: object = None) -> bool:
+            seen.append(llm_judge_model)
+            return True
+
+    llm = FakeLLM()
+    await ActionModifier([Spy]).activate(make_ctx(llm=llm))
+    assert seen == [llm]
+
+
+async def test_execute_wrapper_contains_failures(caplog: pytest.LogCaptureFixture) -> None:
+    class Good(BaseAction):
+        action_name = "good"
+
+        async def execute(self) -> tuple[bool, str]:
+            await self.send_text("hi")
+            return True, "sent"
+
+    class Bad(BaseAction):
+        action_name = "bad"
+
+        async def execute(self) -> tuple[bool, str]:
+            raise KeyError("x")
+
+    class Slow(BaseAction):
+        action_name = "slow"
+
+        async def execute(self) -> tuple[bool, str]:
+            await asyncio.sleep(5)
+            return True, ""
+
+    ctx = make_ctx()
+    modifier = ActionModifier([Good, Bad, Slow])
+    report = await modifier.activate(ctx)
+    good = await modifier.execute(report.actions["good"])
+    assert (good.ok, good.reason, good.outcome) == (True, "sent", "success")
+    bad = await modifier.execute(report.actions["bad"])
+    assert (bad.ok, bad.outcome) == (False, "error") and "KeyError" in bad.reason
+    slow = await modifier.execute(report.actions["slow"], timeout_s=0.05)
+    assert (slow.ok, slow.outcome) == (False, "timeout")
+    assert modifier.exec_counters[("bad", "error")] == 1
+    assert [m.text for m in ctx.outbox] == ["hi"]
+
+
+async def test_cancel_resistant_action_does_not_hang_the_round() -> None:
+    class Stubborn(BaseAction):
+        action_name = "stubborn"
+
+        async def go_activate(self, llm_judge_model: object = None) -> bool:
+            try:
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.05)
+                raise RuntimeError("raised while cancelled") from None
+            return True
+
+    t0 = time.perf_counter()
+    report = await ActionModifier([Stubborn], timeout_s=0.05).activate(make_ctx())
+    assert time.perf_counter() - t0 < 0.09
+    assert report.outcomes == {"stubborn": "timeout"}
+    await asyncio.sleep(0.1)  # the late exception is retrieved, so no warning is logged
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(ValueError, match="timeout_s must be > 0"):
+        ActionModifier([], timeout_s=0)
+
+
+async def test_no_message_text_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    from actions import ActionActivationType
+
+    class K(BaseAction):
+        action_name = "k"
+        activation_type = ActionActivationType.KEYWORD
+        activation_keywords = ("pizza",)
+
+    class J(BaseAction):
+        action_name = "j"
+        activation_type = ActionActivationType.LLM_JUDGE
+        llm_judge_prompt = "hungry?"
+
+    ctx = make_ctx("my password is hunter2 and I want pizza", llm=FakeLLM("k: yes\nj: yes"))
+    report = await ActionModifier([K, J]).activate(ctx)
+    assert report.activated == ["k", "j"]
+    assert "hunter2" not in caplog.text
+    assert "hunter2" not in repr(ctx) and "hunter2" not in repr(ctx.messages)
