@@ -198,10 +198,16 @@ class OpenAICompatibleClient:
         )
         try:
             content = resp.choices[0].message.content
-        except (AttributeError, IndexError, TypeError) as e:
-            raise LLMError("malformed chat-completion response: no choices[0].message") from e
+        except (AttributeError, IndexError, TypeError):
+            raise LLMError(
+                f"LLM request to {self.config.base_url} failed: malformed response "
+                "(no choices[0].message)"
+            ) from None
         if content is not None and not isinstance(content, str):
-            raise LLMError("malformed chat-completion response: content is not a string")
+            raise LLMError(
+                f"LLM request to {self.config.base_url} failed: malformed response "
+                "(content is not a string)"
+            )
         return (content or "")[: self.config.max_chars]
 
     def _wrap(self, exc: Exception, purpose: str) -> LLMError:
