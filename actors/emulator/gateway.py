@@ -139,6 +139,7 @@ class Gateway:
         self.url = ""  # set by the server once it knows its port
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
+        self.replayed = 0  # dispatches re-sent on RESUME
 
     # -- dispatching ------------------------------------------------------------------------
 
@@ -166,6 +167,7 @@ class Gateway:
     def _emit(self, session: Session, name: str, data: Any) -> None:
         session.push(name, data)
         self.recorder.counters.events[name] += 1
+        self.recorder.notify()
 
     def backlog(self) -> int:
         """Frames queued but not yet written, over all connections."""
@@ -325,6 +327,7 @@ class Gateway:
         for s, frame in session.buffer:
             if s > seq:
                 conn.send(frame)
+                self.replayed += 1
         self._emit(session, "RESUMED", {"_trace": ["guildmind-emulator"]})
         return True
 
