@@ -317,6 +317,58 @@ class Emulator:
         """Close every gateway socket with ``code`` (4000: the client should RESUME)."""
         await self.gateway.close_all(code, "Disconnected by the emulator.")
 
+    async def invoke_command(
+        self,
+        guild_id: int,
+        user_id: int,
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        permissions: int = 0,
+        channel_id: int | None = None,
+    ) -> int:
+        """A member runs the slash command ``name`` (INTERACTION_CREATE); returns its id.
+
+        ``options`` are Discord's option objects (``{"name", "type", "value"}``);
+        ``permissions`` is the member's permission bit set in that channel. The bot's answer
+        lands in ``emu.recorder.interaction_responses``.
+        """
+        guild = self.guild(guild_id)
+        registered = [*self.commands.get(guild_id, []), *self.commands.get(None, [])]
+        command = next((c for c in registered if c["name"] == name), None)
+        if command is None:
+            raise KeyError(f"No slash command {name!r} is registered for guild {guild_id!r}.")
+        channel = self.world.channels[channel_id or guild.system_channel_id]
+        member = {**self.world.member_payload(guild, user_id), "permissions": str(permissions)}
+        interaction_id = self.world.ids.live(self.now())
+        data = {
+            "id": str(interaction_id),
+            "application_id": str(self.application_id),
+            "type": 2,
+            "data": {
+                "id": command["id"],
+                "name": name,
+                "type": 1,
+                "options": options or [],
+                "guild_id": str(guild_id),
+            },
+            "guild_id": str(guild_id),
+            "channel_id": str(channel.id),
+            "channel": self.world.channel_payload(channel),
+            "member": member,
+            "token": f"interaction-token-{interaction_id}",
+            "version": 1,
+            "app_permissions": "2251799813685247",
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(guild_id)},
+            "context": 0,
+            "attachment_size_limit": 8_388_608,
+        }
+        self.gateway.dispatch("INTERACTION_CREATE", data, guild_id)
+        await asyncio.sleep(0)
+        return interaction_id
+
     def rate_limit_next(self, n: int = 1, retry_after: float = 0.05) -> None:
         """Answer the next ``n`` message sends with 429 and ``retry_after`` seconds."""
         self.rest.limits.forced.extend([retry_after] * n)

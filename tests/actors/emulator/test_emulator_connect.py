@@ -151,3 +151,15 @@ def test_emulator_refuses_non_loopback_and_unknown_intents() -> None:
         Emulator(refuse_intents={"voice"})
     with pytest.raises(ValueError, match="chatter level 'loud'"):
         GuildSpec("x", chatter="loud")  # type: ignore[arg-type]
+
+
+def test_emulator_package_imports_neither_ray_nor_discord() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, actors.emulator; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'discord')); "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
