@@ -1,0 +1,1 @@
+"""The state store implementations; import them through `actors.store`."""

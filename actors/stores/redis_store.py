@@ -1,0 +1,161 @@
+"""The Redis state store: a key per guild (``PREFIX + "guild:" + id``), MSET to save, MGET to load.
+
+One key per guild keeps the door open to Redis Cluster (keys spread over slots by guild); MSET
+saves a batch atomically on a single server. Every call has socket timeouts and at most one quick
+retry, so an unreachable server is a prompt `StoreError`, never a hang.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
+
+from ..store import StoreError, check_ids, check_items, mask_url
+
+DEFAULT_PREFIX = "guildmind:"
+_CHUNK = 1000  # keys per MGET / MSET / DEL
+_GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\"})
+
+
+class RedisStore:
+    """Guild snapshots in Redis, one key per guild.
+
+    Parameters
+    ----------
+    url:
+        ``redis://[[USER]:PASSWORD@]HOST[:PORT][/DB][?prefix=KEYPREFIX]`` or ``rediss://…`` (TLS).
+    password:
+        Used when the URL carries none (pass it from the environment, not the config file).
+    connect_timeout_s, timeout_s:
+        Socket timeouts for connecting and for each command.
+
+    Raises
+    ------
+    ValueError
+        For a malformed URL (named, password masked).
+    StoreError
+        When the server does not answer a PING.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        connect_timeout_s: float = 1.0,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.url = mask_url(url)
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        self.prefix = DEFAULT_PREFIX
+        rest = []
+        for key, value in query:
+            if key == "prefix":
+                self.prefix = value
+            else:
+                rest.append((key, value))
+        client_url = urlunsplit(parts._replace(query=urlencode(rest)))
+        options: dict[str, object] = {
+            "socket_connect_timeout": connect_timeout_s,
+            "socket_timeout": timeout_s,
+            "retry": Retry(ConstantBackoff(0.05), 1),
+            "client_name": "guildmind",
+        }
+        if password is not None and not parts.password:
+            options["password"] = password
+        self._lock = threading.Lock()
+        try:
+            self._client: redis.Redis | None = redis.Redis.from_url(client_url, **options)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"store URL {self.url!r} is not a valid Redis URL: {e}") from None
+        try:
+            self._client.ping()
+        except redis.RedisError as e:
+            self.close()
+            raise StoreError(f"cannot reach the Redis store {self.url!r}: {e}") from e
+
+    def _key(self, gid: int) -> str:
+        return f"{self.prefix}guild:{gid}"
+
+    def _redis(self) -> redis.Redis:
+        if self._client is None:
+            raise StoreError(f"the Redis store {self.url!r} is closed")
+        return self._client
+
+    def load(self, guild_ids: Iterable[int]) -> dict[int, bytes]:
+        ids = check_ids(guild_ids)
+        found: dict[int, bytes] = {}
+        client = self._redis()
+        try:
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                values = client.mget([self._key(gid) for gid in chunk])
+                found.update(
+                    (gid, v) for gid, v in zip(chunk, values, strict=True) if v is not None
+                )
+        except redis.RedisError as e:
+            raise StoreError(f"reading {len(ids)} guilds from {self.url!r} failed: {e}") from e
+        return found
+
+    def save(self, items: Mapping[int, bytes]) -> None:
+        data = check_items(items)
+        if not data:
+            return
+        client = self._redis()
+        mapping = {self._key(gid): value for gid, value in data.items()}
+        try:
+            if len(mapping) <= _CHUNK:
+                client.mset(mapping)  # one command: atomic
+            else:  # one MULTI/EXEC transaction of several MSETs: still all or none
+                keys = list(mapping)
+                with client.pipeline(transaction=True) as pipe:
+                    for i in range(0, len(keys), _CHUNK):
+                        pipe.mset({k: mapping[k] for k in keys[i : i + _CHUNK]})
+                    pipe.execute()
+        except redis.RedisError as e:
+            raise StoreError(f"saving {len(data)} guilds to {self.url!r} failed: {e}") from e
+
+    def delete(self, guild_ids: Iterable[int]) -> None:
+        ids = check_ids(guild_ids)
+        client = self._redis()
+        try:
+            for i in range(0, len(ids), _CHUNK):
+                client.delete(*[self._key(gid) for gid in ids[i : i + _CHUNK]])
+        except redis.RedisError as e:
+            raise StoreError(f"deleting {len(ids)} guilds from {self.url!r} failed: {e}") from e
+
+    def guild_ids(self) -> Iterator[int]:
+        client = self._redis()
+        head = f"{self.prefix}guild:"
+        pattern = head.translate(_GLOB) + "*"
+        try:
+            keys = list(client.scan_iter(match=pattern, count=1000))
+        except redis.RedisError as e:
+            raise StoreError(f"listing the guilds in {self.url!r} failed: {e}") from e
+        ids = []
+        for key in keys:
+            tail = key.decode()[len(head) :]
+            if tail.isdigit():
+                ids.append(int(tail))
+        return iter(ids)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def __enter__(self) -> RedisStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r})"

@@ -1,0 +1,166 @@
+"""Write-behind bookkeeping: which guilds changed, when to write them, and what came of it.
+
+A plain class with no thread or timer of its own; the guild host drives it::
+
+    wb.mark_dirty(guild_id)                       # after applying events to a guild
+    if wb.due(time.monotonic()):                  # on the host's tick
+        batch = wb.collect(engine.snapshot)       # on the event loop: snapshots are consistent
+        result = await asyncio.to_thread(wb.commit, store, batch)   # the I/O off the loop
+    wb.save_now(store, gid, engine.snapshot(gid)) # the bot acted: write through before sending
+
+`flush(store, snapshot_fn)` is `commit(store, collect(snapshot_fn))` in one call.
+
+Nothing is lost on failure: a batch that could not be written goes back into the dirty set for
+the next try. And a write-behind batch never overwrites a newer write-through: `save_now` stamps
+the guild, and a batch collected before that stamp skips the guild (and marks it dirty again), so a
+crash after the bot spoke can never bring back a state in which it had not spoken yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ..store import StateStore
+
+log = logging.getLogger(__name__)
+
+
+class Batch(NamedTuple):
+    """Snapshots collected for one write, and the sequence number they were collected at."""
+
+    seq: int
+    items: dict[int, bytes]
+    failed: int = 0  # guilds whose snapshot could not be taken (they stay dirty)
+
+
+class FlushResult(NamedTuple):
+    """The outcome of one write: guilds saved, guilds that failed (still dirty), real seconds."""
+
+    saved: int
+    failed: int
+    seconds: float
+    error: str | None = None  # the failure, one line; None when all went well
+
+
+class WriteBehind:
+    """Tracks dirty guilds and writes them to a store at most every `interval_s` seconds.
+
+    `due(now)` takes `now` in whatever seconds the caller ticks in; use real (monotonic) time, as
+    the interval protects the store, which lives in real time whatever the runtime clock's speed.
+    Counters (`saved_total`, `failed_total`, `flushes_total`, `last_seconds`) are for metrics.
+    """
+
+    def __init__(self, interval_s: float = 2.0) -> None:
+        if (
+            isinstance(interval_s, bool)
+            or not isinstance(interval_s, int | float)
+            or not (0 < interval_s < float("inf"))
+        ):
+            raise ValueError(f"write-behind interval_s must be a number > 0, got {interval_s!r}")
+        self.interval_s = float(interval_s)
+        self._dirty: set[int] = set()
+        self._next_at = float("-inf")
+        self._seq = 0
+        self._written: dict[int, int] = {}  # guild → seq of its last write-through
+        self._lock = threading.Lock()  # commit and save_now may run in worker threads
+        self.saved_total = 0
+        self.failed_total = 0
+        self.flushes_total = 0
+        self.last_seconds = 0.0
+
+    # bookkeeping ------------------------------------------------------------------------------
+    def mark_dirty(self, guild_id: int) -> None:
+        self._dirty.add(guild_id)
+
+    def forget(self, guild_id: int) -> None:
+        """The guild left this host: stop tracking it (save it first if it matters)."""
+        self._dirty.discard(guild_id)
+        self._written.pop(guild_id, None)
+
+    @property
+    def pending(self) -> int:
+        """Guilds waiting to be written."""
+        return len(self._dirty)
+
+    def is_dirty(self, guild_id: int) -> bool:
+        return guild_id in self._dirty
+
+    def due(self, now: float) -> bool:
+        """True, at most once per `interval_s`, when there is something to write."""
+        if not self._dirty or now < self._next_at:
+            return False
+        self._next_at = now + self.interval_s
+        return True
+
+    def take_dirty(self) -> set[int]:
+        """The dirty guilds, leaving none; the caller now owns writing them."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    # writing ----------------------------------------------------------------------------------
+    def collect(self, snapshot_fn: Callable[[int], bytes]) -> Batch:
+        """Snapshot every dirty guild. A guild `snapshot_fn` no longer knows (KeyError) is dropped;
+        one whose snapshot fails otherwise stays dirty."""
+        ids = self.take_dirty()
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+        items: dict[int, bytes] = {}
+        failed = 0
+        for gid in ids:
+            try:
+                items[gid] = snapshot_fn(gid)
+            except KeyError:
+                self._written.pop(gid, None)  # gone from this host: nothing to write
+            except Exception:
+                log.exception("guild %s: snapshot failed; will retry", gid)
+                self._dirty.add(gid)
+                failed += 1
+        return Batch(seq, items, failed)
+
+    def commit(self, store: StateStore, batch: Batch) -> FlushResult:
+        """Write a collected batch in one `store.save` call; on failure its guilds stay dirty."""
+        start = time.perf_counter()
+        with self._lock:
+            items = batch.items
+            newer = [gid for gid in items if self._written.get(gid, 0) > batch.seq]
+            if newer:  # written through since we collected: ours is older, don't overwrite
+                items = {gid: data for gid, data in items.items() if gid not in newer}
+                self._dirty.update(newer)  # …but whatever changed since gets written next time
+            error = None
+            try:
+                if items:
+                    store.save(items)
+            except Exception as e:
+                self._dirty.update(items)
+                error = f"{type(e).__name__}: {e}"
+                log.warning("write-behind of %d guilds failed (will retry): %s", len(items), error)
+        seconds = time.perf_counter() - start
+        saved = 0 if error else len(items)
+        failed = batch.failed + (len(items) if error else 0)
+        self.saved_total += saved
+        self.failed_total += failed
+        self.flushes_total += 1
+        self.last_seconds = seconds
+        return FlushResult(saved, failed, seconds, error)
+
+    def flush(self, store: StateStore, snapshot_fn: Callable[[int], bytes]) -> FlushResult:
+        """Snapshot the dirty guilds and save them in one call (`collect` then `commit`)."""
+        return self.commit(store, self.collect(snapshot_fn))
+
+    def save_now(self, store: StateStore, guild_id: int, data: bytes) -> None:
+        """Write one guild through, synchronously: the bot is about to speak there.
+
+        Raises whatever the store raises (a `StoreError`): then the caller must not send, since
+        a crash would forget that the bot spoke and it could speak twice.
+        """
+        with self._lock:
+            self._seq += 1
+            store.save({guild_id: data})
+            self._written[guild_id] = self._seq
+        self.saved_total += 1
