@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import discord
-from conftest import Bot, running
 from discord import app_commands
+from emulator_harness import Bot, running
 
 from actors.emulator import Emulator
 

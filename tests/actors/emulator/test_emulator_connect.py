@@ -6,9 +6,9 @@ import aiohttp
 import discord
 import pytest
 import yarl
-from conftest import SPECS, Bot, running
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from emulator_harness import SPECS, Bot, running
 
 from actors.discord_endpoints import (
     DEFAULT_API_BASE,

@@ -7,7 +7,7 @@ import random
 
 import discord
 import pytest
-from conftest import Bot, running
+from emulator_harness import Bot, running
 
 from actors.emulator import LEVELS, ChatterProcess, Emulator
 

@@ -6,7 +6,7 @@ import time
 
 import discord
 import pytest
-from conftest import Bot, running
+from emulator_harness import Bot, running
 
 from actors.emulator import Emulator
 

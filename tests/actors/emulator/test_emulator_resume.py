@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import discord
-from conftest import Bot, intents, running
+from emulator_harness import Bot, intents, running
 
 from actors.discord_endpoints import configure_discord_endpoints, reset_discord_endpoints
 from actors.emulator import Emulator, GuildSpec
