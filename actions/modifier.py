@@ -15,9 +15,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actions.base import BaseAction
 from actions.judge import JudgeCache, JudgeStats, _JudgeRound
@@ -156,31 +156,47 @@ class ActionModifier:
         jr = _JudgeRound(ctx, self.judge_cache, self.judge_stats, self.judge_window_s)
         llm = ctx.llm
         loop = asyncio.get_running_loop()
-        instances: list[BaseAction] = []
-        tasks: list[asyncio.Task[object]] = []
+        # Every action counts as running for the judge barrier before the first one starts.
+        jr.running = len(classes)
         raw: dict[str, float] = {}
+        done: dict[str, tuple[BaseAction, object, BaseException | None]] = {}
+        tasks: dict[str, tuple[BaseAction, asyncio.Task[object]]] = {}
         for cls in classes:
+            name = cls.action_name
+            t0 = time.perf_counter()
             try:
                 inst = cls(ctx)
+                inst._judge_round = jr
+                coro = inst.go_activate(llm)  # type: ignore[arg-type]
             except Exception as e:
-                self._record(report, cls.action_name, "error", f"error: {_describe(e)}", 0.0)
-                logger.warning("action %r failed to start: %s", cls.action_name, _describe(e))
+                jr.task_done()
+                self._record(report, name, "error", f"error: {_describe(e)}", 0.0)
+                logger.warning("action %r failed to start: %s", name, _describe(e))
                 continue
-            inst._judge_round = jr
-            instances.append(inst)
-            tasks.append(loop.create_task(self._one(inst, llm, jr, raw)))
-        jr.running = len(tasks)
+            # Eager start: most actions answer without ever suspending, and need no task.
+            try:
+                first = coro.send(None)
+            except StopIteration as stop:
+                done[name] = (inst, stop.value, None)
+            except (Exception, asyncio.CancelledError) as e:
+                done[name] = (inst, None, e)
+            else:
+                task = loop.create_task(_continue(coro, first, t0, name, raw, jr))
+                tasks[name] = (inst, task)
+                continue
+            raw[name] = time.perf_counter() - t0
+            jr.task_done()
         try:
             if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=self.timeout_s)
+                _, pending = await asyncio.wait(
+                    [t for _, t in tasks.values()], timeout=self.timeout_s
+                )
                 for t in pending:
                     t.add_done_callback(_swallow)
                     t.cancel()
         finally:
             jr.close()
-        for inst, task in zip(instances, tasks, strict=True):
-            name = inst.action_name
-            dur = raw.get(name, self.timeout_s)
+        for name, (inst, task) in tasks.items():
             if not task.done() or task.cancelled():
                 logger.warning(
                     "action %r: go_activate() timed out after %.3fs", name, self.timeout_s
@@ -188,12 +204,13 @@ class ActionModifier:
                 self._record(report, name, "timeout", "timeout", self.timeout_s)
                 continue
             exc = task.exception()
+            done[name] = (inst, None if exc is not None else task.result(), exc)
+        for name, (inst, result, exc) in done.items():
+            dur = raw.get(name, self.timeout_s)
             if exc is not None:
                 logger.warning("action %r: go_activate() raised %s", name, _describe(exc))
                 self._record(report, name, "error", f"error: {_describe(exc)}", dur)
-                continue
-            result = task.result()
-            if result is True:
+            elif result is True:
                 self._record(report, name, "activated", None, dur)
                 report.actions[name] = inst
             elif result is False:
@@ -202,19 +219,9 @@ class ActionModifier:
                 why = f"error: go_activate() returned {type(result).__name__}, expected bool"
                 logger.warning("action %r: %s", name, why[7:])
                 self._record(report, name, "error", why, dur)
-        # Registration order, whatever order the tasks finished in.
+        # Registration order, whatever order the actions finished in.
         report.activated = [c.action_name for c in classes if c.action_name in report.actions]
         return report
-
-    async def _one(
-        self, inst: BaseAction, llm: object, jr: _JudgeRound, durations: dict[str, float]
-    ) -> object:
-        t0 = time.perf_counter()
-        try:
-            return await inst.go_activate(llm)  # type: ignore[arg-type]
-        finally:
-            durations[inst.action_name] = time.perf_counter() - t0
-            jr.task_done()
 
     def _record(
         self, report: ActivationReport, name: str, outcome: str, why: str | None, duration: float
@@ -245,6 +252,50 @@ class ActionModifier:
             logger.warning("action %r: execute() raised %s", name, _describe(e))
         self.exec_counters[(name, outcome)] += 1
         return ExecutionResult(name, ok, reason, outcome, time.perf_counter() - t0)
+
+
+class _Resume:
+    """Awaitable that continues a coroutine which already ran up to its first suspension."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, object], first: object) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, object]:
+        coro, to_yield = self.coro, self.first
+        while True:
+            try:
+                sent = yield to_yield
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as e:  # cancellation included: hand it to the action
+                try:
+                    to_yield = coro.throw(e)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    to_yield = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+async def _continue(
+    coro: Coroutine[Any, Any, object],
+    first: object,
+    t0: float,
+    name: str,
+    durations: dict[str, float],
+    jr: _JudgeRound,
+) -> object:
+    try:
+        return await _Resume(coro, first)
+    finally:
+        durations[name] = time.perf_counter() - t0
+        jr.task_done()
 
 
 def _swallow(task: asyncio.Task[object]) -> None:

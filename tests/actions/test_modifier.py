@@ -200,3 +200,23 @@ async def test_no_message_text_in_logs(caplog: pytest.LogCaptureFixture) -> None
     assert report.activated == ["k", "j"]
     assert "hunter2" not in caplog.text
     assert "hunter2" not in repr(ctx) and "hunter2" not in repr(ctx.messages)
+
+
+async def test_eager_and_suspending_actions_mix() -> None:
+    classes = [
+        action("sync_ok"),
+        action("async_ok", delay=0.01),
+        action("sync_err", exc=KeyError("k")),
+        action("async_err", delay=0.01, exc=OSError("disk")),
+        action("async_no", delay=0.01, result=False),
+    ]
+    modifier = ActionModifier(classes)
+    report = await modifier.activate(make_ctx())
+    assert report.activated == ["sync_ok", "async_ok"]
+    assert report.inactive == {
+        "sync_err": "error: KeyError: 'k'",
+        "async_err": "error: OSError: disk",
+        "async_no": "false",
+    }
+    assert report.durations_s["async_ok"] >= 0.009
+    assert sum(modifier.counters.values()) == 5
