@@ -123,17 +123,22 @@ class AutonomousEngine:
         Bots' messages (the bot's own included) do not count: the bot's speech is recorded with
         `record_action`. Messages outside the guild's autonomous channels are ignored.
         """
-        at = self._time(at)
-        st = self._guild(guild_id)
+        return self._count(
+            self._guild(guild_id), author_is_bot, self._time(at), channel_id, author_id
+        )
+
+    @staticmethod
+    def _count(
+        st: GuildState,
+        author_is_bot: bool,
+        at: float,
+        channel_id: int | None,
+        author_id: int | None,
+    ) -> bool:
         channels = st.settings.channels
         if author_is_bot or (channels and channel_id not in channels):
             return False
-        st.count_message(at)
-        if at >= st.last_human_at:
-            st.prev_human_at, st.last_human_at = st.last_human_at, at
-        st.messages_since_appearance += 1
-        if author_id is not None:
-            st.see_present(author_id, at)
+        st.add_message(at, author_id)
         return True
 
     def track_presence(
@@ -167,13 +172,11 @@ class AutonomousEngine:
         """Apply one inbound event; True when it was a counted message (a check is due)."""
         kind = type(event)
         if kind is MessageEvent:
-            return self.track_message(
-                event.guild_id,
-                event.author_is_bot,
-                at=event.at,
-                channel_id=event.channel_id,
-                author_id=event.author_id,
-            )
+            at = event.at
+            if not (0.0 <= at < _INF):
+                self._time(at)  # raises the usual error
+            st = self._guilds.get(event.guild_id) or self._guild(event.guild_id)
+            return self._count(st, event.author_is_bot, at, event.channel_id, event.author_id)
         if kind is PresenceEvent:
             self.track_presence(
                 event.guild_id, event.user_id, at=event.at, activity=event.activity,
@@ -214,39 +217,87 @@ class AutonomousEngine:
         self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False
     ) -> str | None:
         """The action to take now, or None (the seed's call)."""
-        return self.decide(guild_id, at=at, triggered_by_message=triggered_by_message).action
+        d = self.check(guild_id, at=at, triggered_by_message=triggered_by_message)
+        return None if d is None else d.action
+
+    def check(
+        self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False
+    ) -> Decision | None:
+        """The hot path: a full `Decision` when an action fires, else None, explaining nothing.
+
+        Rolls the same dice as `decide()`, so the two give the same actions for the same RNG.
+        """
+        if at is None or not (0.0 <= at < _INF):
+            at = self._time(at)
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return None
+        r = self.rules
+        since = at - st.last_action_at
+        if since < r.min_interval_s or at - self.started_at < r.startup_s:
+            return None  # the cheapest gates first, before any object is made
+        if triggered_by_message:
+            # What every rule that may answer a message needs, whatever the mood: most
+            # messages stop here. (fomo's threshold is never below fomo_messages, and the
+            # quiet period never shorter than silence_base_s; share_tweet is timer-only.)
+            n = st.messages_since_appearance
+            if not (
+                (n >= r.join_min_messages and since > r.join_cooldown_s)
+                or (n >= r.fomo_messages and since > r.fomo_cooldown_s)
+                or (
+                    st.activity_name is not None
+                    and not st.activity_engaged
+                    and since > r.engage_cooldown_s
+                )
+                or at - max(st.prev_human_at, st.last_action_at, self.started_at) > r.silence_base_s
+            ):
+                return None
+        return self._evaluate(guild_id, st, at, triggered_by_message, explain=False)
 
     def decide(
         self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False
     ) -> Decision:
-        """Check the gates, then the rules in order; the first that fires wins."""
+        """Check the gates, then the rules in order; the first that fires wins.
+
+        The `Decision` always says why: which rule fired, or why each did not.
+        """
         at = self._time(at)
-        trigger = "message" if triggered_by_message else "timer"
         st = self._guilds.get(guild_id)
         if st is None:
             return Decision(guild_id=guild_id, at=at, action=None, reason="no context")
+        d = self._evaluate(guild_id, st, at, triggered_by_message, explain=True)
+        assert d is not None
+        return d
+
+    def _evaluate(
+        self, guild_id: int, st: GuildState, at: float, by_message: bool, *, explain: bool
+    ) -> Decision | None:
+        trigger = "message" if by_message else "timer"
         chk = Check(
-            st, self.moods.profile(st.mood), self.rules, at, self.started_at,
-            triggered_by_message, self.rng,
+            st, self.moods.profile(st.mood), self.rules, at, self.started_at, by_message,
+            self.rng, explain,
         )  # fmt: skip
         blocked = chk.gate(zone_minute(at, st))
         if blocked is not None:
+            if not explain:
+                return None
             log.debug("guild %s: no action (%s)", guild_id, blocked)
             return Decision(
                 guild_id=guild_id, at=at, action=None, reason=blocked, mood=st.mood,
                 trigger=trigger,
             )  # fmt: skip
         action, reason = self._first_rule(chk)
-        signals = chk.signals()
         if action is None:
+            if not explain:
+                return None
             reason = "no rule fired: " + "; ".join(chk.notes)
             log.debug("guild %s: %s", guild_id, reason)
             return Decision(
                 guild_id=guild_id, at=at, action=None, reason=reason, mood=st.mood,
-                trigger=trigger, signals=signals,
+                trigger=trigger, signals=chk.signals(),
             )  # fmt: skip
-        hour, weekday = local_time(at, st)
-        signals["hour"], signals["weekday"] = hour, weekday
+        signals = chk.signals()
+        signals["hour"], signals["weekday"] = local_time(at, st)
         log.debug("guild %s: %s because %s; %s", guild_id, action, reason, signals)
         engage = action == "engage_user"
         return Decision(
@@ -290,6 +341,7 @@ class AutonomousEngine:
         st = self._guilds.get(guild_id)
         if st is None:
             return None
+        st.expire(at)  # an hour without messages: the window's memory goes back
         rules = self.rules
         chk = Check(st, self.moods.profile(st.mood), rules, at, self.started_at, False, self.rng)
         ready = max(self.started_at + rules.startup_s, st.last_action_at + rules.min_interval_s)

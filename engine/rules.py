@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import string
 from datetime import datetime
 
 from .config import RuleConfig
@@ -26,6 +27,18 @@ def _ago(seconds: float) -> str:
     return f"{minutes}m{int(seconds % 60):02d}s" if minutes else f"{seconds:.0f}s"
 
 
+class _NoteFormatter(string.Formatter):
+    """str.format, plus `{:ago}` for a span of seconds ("1h06m", "4m10s", "never")."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec == "ago":
+            return _ago(value)  # type: ignore[arg-type]
+        return super().format_field(value, format_spec)
+
+
+_notes = _NoteFormatter()
+
+
 class Check:
     """One evaluation of a guild's rules at time `at`; signals are computed once, on demand."""
 
@@ -35,6 +48,7 @@ class Check:
         "at",
         "by_message",
         "cfg",
+        "explain",
         "mood",
         "notes",
         "profile",
@@ -52,10 +66,12 @@ class Check:
         started_at: float,
         by_message: bool,
         rng: random.Random,
+        explain: bool = True,
     ) -> None:
         self.st, self.profile, self.cfg, self.at = st, profile, cfg, at
         self.started_at, self.by_message, self.rng = started_at, by_message, rng
         self.mood = st.mood
+        self.explain = explain  # False on the hot path: say nothing about rules that did not fire
         self.notes: list[str] = []  # why each rule did not fire, for the reason and debug log
         self._msgs5 = -1
         self._hour = -1
@@ -107,8 +123,10 @@ class Check:
         value = self.rng.random()
         return value < chance, value
 
-    def no(self, note: str) -> None:
-        self.notes.append(note)
+    def no(self, note: str, *values: object) -> None:
+        """Note why a rule did not fire; formatted only when the decision is explained."""
+        if self.explain:
+            self.notes.append(_notes.format(note, *values))
 
     # gates --------------------------------------------------------------------------------
     def gate(self, zone_minute: int | None) -> str | None:
@@ -135,17 +153,18 @@ class Check:
         cfg, p, st = self.cfg, self.profile, self.st
         need = cfg.join_momentum_factor * (2.0 - p.sociability)
         if self.momentum <= need:
-            return self.no(f"join: momentum {self.momentum:.2f} ≤ {need:.2f}")
+            return self.no("join: momentum {:.2f} ≤ {:.2f}", self.momentum, need)
         if st.messages_since_appearance < cfg.join_min_messages:
             return self.no(
-                f"join: {st.messages_since_appearance} messages since the bot spoke "
-                f"< {cfg.join_min_messages}"
+                "join: {} messages since the bot spoke < {}",
+                st.messages_since_appearance,
+                cfg.join_min_messages,
             )
         if self.since_action <= cfg.join_cooldown_s:
-            return self.no(f"join: last action {_ago(self.since_action)} ago")
+            return self.no("join: last action {:ago} ago", self.since_action)
         ok, value = self.roll(p.impulsiveness)
         if not ok:
-            return self.no(f"join: roll {value:.2f} ≥ impulsiveness {p.impulsiveness:.2f}")
+            return self.no("join: roll {:.2f} ≥ impulsiveness {:.2f}", value, p.impulsiveness)
         return (
             f"conversation has momentum {self.momentum:.2f} > {need:.2f} with "
             f"{st.messages_since_appearance} messages since the bot spoke "
@@ -158,12 +177,12 @@ class Check:
             return self.no("engage: no new activity to engage")
         age = self.at - st.activity_at
         if age > cfg.engage_activity_window_s:
-            return self.no(f"engage: activity started {_ago(age)} ago")
+            return self.no("engage: activity started {:ago} ago", age)
         if self.since_action <= cfg.engage_cooldown_s:
-            return self.no(f"engage: last action {_ago(self.since_action)} ago")
+            return self.no("engage: last action {:ago} ago", self.since_action)
         ok, value = self.roll(p.sociability)
         if not ok:
-            return self.no(f"engage: roll {value:.2f} ≥ sociability {p.sociability:.2f}")
+            return self.no("engage: roll {:.2f} ≥ sociability {:.2f}", value, p.sociability)
         return (
             f"a member started {st.activity_name!r} {_ago(age)} ago, last action "
             f"{_ago(self.since_action)} ago (roll {value:.2f} < sociability {p.sociability:.2f})"
@@ -173,11 +192,11 @@ class Check:
         cfg, st = self.cfg, self.st
         need = cfg.fomo_threshold(self.profile.sociability)
         if st.messages_since_appearance < need:
-            return self.no(f"fomo: {st.messages_since_appearance} messages < {need:g}")
+            return self.no("fomo: {} messages < {:g}", st.messages_since_appearance, need)
         if self.momentum < cfg.fomo_min_momentum:
-            return self.no(f"fomo: momentum {self.momentum:.2f} < {cfg.fomo_min_momentum:.2f}")
+            return self.no("fomo: momentum {:.2f} < {:.2f}", self.momentum, cfg.fomo_min_momentum)
         if self.since_action <= cfg.fomo_cooldown_s:
-            return self.no(f"fomo: last action {_ago(self.since_action)} ago")
+            return self.no("fomo: last action {:ago} ago", self.since_action)
         return (
             f"{st.messages_since_appearance} messages without the bot (≥ {need:g}) in an "
             f"active conversation (momentum {self.momentum:.2f})"
@@ -186,16 +205,16 @@ class Check:
     def break_silence(self) -> str | None:
         cfg, p = self.cfg, self.profile
         if self.messages_hour >= cfg.silence_max_messages_hour:
-            return self.no(f"silence: {self.messages_hour} messages in the last hour")
+            return self.no("silence: {} messages in the last hour", self.messages_hour)
         quiet = self.at - self.quiet_since()
         need = cfg.quiet_period_s(p.energy)
         if quiet <= need:
-            return self.no(f"silence: quiet for {_ago(quiet)} ≤ {_ago(need)}")
+            return self.no("silence: quiet for {:ago} ≤ {:ago}", quiet, need)
         if not self.st.someone_present(self.at, cfg.online_ttl_s):
             return self.no("silence: nobody is online")
         ok, value = self.roll(p.energy)
         if not ok:
-            return self.no(f"silence: roll {value:.2f} ≥ energy {p.energy:.2f}")
+            return self.no("silence: roll {:.2f} ≥ energy {:.2f}", value, p.energy)
         return (
             f"quiet for {_ago(quiet)} (> {_ago(need)}) with {self.messages_hour} messages in "
             f"the last hour and someone online (roll {value:.2f} < energy {p.energy:.2f})"
@@ -204,12 +223,12 @@ class Check:
     def share_tweet(self) -> str | None:
         cfg, p = self.cfg, self.profile
         if p.curiosity < cfg.share_min_curiosity:
-            return self.no(f"share: curiosity {p.curiosity:.2f} < {cfg.share_min_curiosity:.2f}")
+            return self.no("share: curiosity {:.2f} < {:.2f}", p.curiosity, cfg.share_min_curiosity)
         if self.messages_hour >= cfg.share_max_messages_hour:
-            return self.no(f"share: {self.messages_hour} messages in the last hour")
+            return self.no("share: {} messages in the last hour", self.messages_hour)
         since = self.at - max(self.st.last_action_at, self.started_at)
         if since <= cfg.share_cooldown_s:
-            return self.no(f"share: last action or start {_ago(since)} ago")
+            return self.no("share: last action or start {:ago} ago", since)
         if not self.st.someone_present(self.at, cfg.online_ttl_s):
             return self.no("share: nobody is online to read it")
         return (

@@ -28,6 +28,7 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     settings: GuildSettings = DEFAULT_SETTINGS
     minute: int = 0  # epoch minute of the newest bucket
     buckets: array | None = None  # messages per minute, ring indexed by minute % 60
+    hour_total: int = 0  # the sum of `buckets` (derived, kept so a count costs no sum)
     last_human_at: float = NEVER
     prev_human_at: float = NEVER  # the human message before the last one
     messages_since_appearance: int = 0
@@ -41,34 +42,45 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     last_join_at: float = NEVER
     joins: int = 0
 
-    def count_message(self, at: float) -> None:
-        """Put one human message into the window at time `at`."""
+    def add_message(self, at: float, author_id: int | None) -> None:
+        """Count one human message at time `at` (the hot path: kept in one flat method)."""
+        if at >= self.last_human_at:
+            self.prev_human_at = self.last_human_at
+            self.last_human_at = at
+        self.messages_since_appearance += 1
         minute = int(at) // 60
-        buckets = self.buckets
-        if buckets is None:
-            buckets = self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
+        if self.buckets is None:
+            self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
             self.minute = minute
         elif minute > self.minute:
             self._advance(minute)
+        if minute > self.minute - WINDOW_MINUTES:  # else older than the window: not counted
             buckets = self.buckets
-            if buckets is None:
-                buckets = self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
-                self.minute = minute
-        elif minute <= self.minute - WINDOW_MINUTES:
-            return  # older than the window: it no longer counts
-        i = minute % WINDOW_MINUTES
-        if buckets[i] < MAX_PER_MINUTE:
-            buckets[i] += 1
+            i = minute % WINDOW_MINUTES
+            if buckets[i] < MAX_PER_MINUTE:
+                buckets[i] += 1
+                self.hour_total += 1
+        if author_id is not None:
+            present = self.present
+            if present is None:
+                self.present = {author_id: at}
+            else:
+                present.pop(author_id, None)
+                present[author_id] = at
+                if len(present) > MAX_PRESENT:
+                    del present[next(iter(present))]  # forget the longest-unseen member
 
     def _advance(self, minute: int) -> None:
-        gap = minute - self.minute
-        if gap >= WINDOW_MINUTES:
-            self.buckets = None  # an hour of silence: give the memory back
+        if minute - self.minute >= WINDOW_MINUTES:
+            self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
+            self.hour_total = 0
         else:
             buckets = self.buckets
             assert buckets is not None
             for m in range(self.minute + 1, minute + 1):
-                buckets[m % WINDOW_MINUTES] = 0
+                i = m % WINDOW_MINUTES
+                self.hour_total -= buckets[i]
+                buckets[i] = 0
         self.minute = minute
 
     def messages_in(self, minutes: int, at: float) -> int:
@@ -79,7 +91,19 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
         now = int(at) // 60
         newest = min(now, self.minute)
         oldest = max(now - minutes + 1, self.minute - WINDOW_MINUTES + 1)
+        if oldest > newest:
+            return 0
+        first = self.minute - WINDOW_MINUTES + 1
+        if newest == self.minute and oldest - first < newest - oldest:
+            # most of the window: the running total less the few minutes that fell out
+            return self.hour_total - sum(buckets[m % WINDOW_MINUTES] for m in range(first, oldest))
         return sum(buckets[m % WINDOW_MINUTES] for m in range(oldest, newest + 1))
+
+    def expire(self, at: float) -> None:
+        """Give the window's memory back when its hour has passed (an idle guild)."""
+        if self.buckets is not None and int(at) // 60 - self.minute >= WINDOW_MINUTES:
+            self.buckets = None
+            self.hour_total = 0
 
     def hour_count_below_at(self, limit: int, at: float) -> float:
         """The earliest time ≥ `at` when the hour window holds fewer than `limit` messages."""
@@ -143,7 +167,7 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     joins: int = 0
 
 
-_FIELDS = GuildState.__struct_fields__
+_FIELDS = tuple(f for f in GuildState.__struct_fields__ if f != "hour_total")
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(GuildSnapshot)
 
@@ -174,4 +198,5 @@ def restore(data: bytes) -> GuildState:
         if len(snap.buckets) != WINDOW_MINUTES:
             raise ValueError(f"guild snapshot window has {len(snap.buckets)} buckets, not 60")
         values["buckets"] = array("H", snap.buckets)
+        values["hour_total"] = sum(snap.buckets)
     return GuildState(**values)
