@@ -20,7 +20,7 @@ from actions import (
 from actions.content import BUILTIN_CONTENT, REQUIRED_MOODS, build_prompt, default_templates
 from actions.planner import LLMPlanner
 from engine.decision import ACTIONS
-from tests.actions.conftest import FakeLLM, decision, make_ctx
+from tests.actions.actions_testkit import FakeLLM, decision, make_ctx
 
 
 def test_builtin_names_cover_engine_actions() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from actions import ActionModifier, ActionRegistry, RulePlanner
-from tests.actions.conftest import FakeLLM, make_ctx
+from tests.actions.actions_testkit import FakeLLM, make_ctx
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 NAMES = [

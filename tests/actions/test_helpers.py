@@ -8,7 +8,7 @@ import random
 import pytest
 
 from actions import BaseAction
-from tests.actions.conftest import FakeLLM, make_ctx
+from tests.actions.actions_testkit import FakeLLM, make_ctx
 
 
 class Probe(BaseAction):

@@ -9,7 +9,7 @@ import pytest
 
 from actions import ActionModifier, BaseAction, JudgeCache, parse_judge_answer
 from actions.judge import parse_batch_answer
-from tests.actions.conftest import FakeLLM, make_ctx
+from tests.actions.actions_testkit import FakeLLM, make_ctx
 
 
 @pytest.mark.parametrize(

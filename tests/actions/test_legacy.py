@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions import ActionActivationType, ActionModifier, BaseAction
-from tests.actions.conftest import FakeLLM, make_ctx
+from tests.actions.actions_testkit import FakeLLM, make_ctx
 
 
 def legacy(kind: ActionActivationType, **attrs: object) -> type[BaseAction]:

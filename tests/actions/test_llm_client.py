@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from actions import ContentWriter, LLMConfig, LLMError, LLMTimeout, OpenAICompatibleClient
-from tests.actions.conftest import make_ctx
+from tests.actions.actions_testkit import make_ctx
 
 SECRET = "sk-test-very-secret-key"
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from actions import ActionModifier, BaseAction
-from tests.actions.conftest import FakeLLM, make_ctx
+from tests.actions.actions_testkit import FakeLLM, make_ctx
 
 
 def action(

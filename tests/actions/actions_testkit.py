@@ -1,11 +1,11 @@
+"""Test helpers for tests/actions (a uniquely named module, so no conftest collides)."""
+
 from __future__ import annotations
 
 import asyncio
 import random
 from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from actions import ActionContext, ChatMessage
 from engine.decision import Decision
@@ -62,8 +62,3 @@ def decision(action: str | None, **kw: Any) -> Decision:
         mood=kw.pop("mood", "neutral"),
         **kw,
     )
-
-
-@pytest.fixture
-def ctx() -> ActionContext:
-    return make_ctx("hello there", "how is everyone")
