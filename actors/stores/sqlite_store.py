@@ -59,7 +59,9 @@ class SqliteStore:
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint
+            # NORMAL in WAL mode: a commit survives a process crash; only power loss may drop the
+            # newest commits. The bot-spoke record must survive a crashed host, which this gives.
+            self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute(_SCHEMA)
         except sqlite3.Error as e:
             self._db.close()
