@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/guildmind demo
 
 test: $(STAMP)
+	scripts/system-deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q

@@ -29,6 +29,7 @@ class RuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     momentum_messages: int = 20  # messages in 5 min that make momentum 1.0
     recheck_s: float = 120.0  # when only a dice roll said no, roll again after this long
     online_ttl_s: float = 6 * 3600.0  # a member seen online counts as present this long
+    max_unanswered: int = 2  # remarks into a silent room in a row (break_silence, share_tweet)
     # join_conversation
     join_momentum_factor: float = 0.6  # momentum > factor × (2 − sociability)
     join_min_messages: int = 5
@@ -56,7 +57,7 @@ class RuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
             value = getattr(self, field)
             if field in unit or field == "share_min_curiosity":
                 _check("rules", field, value, 0.0, 1.0)
-            elif field == "momentum_messages":
+            elif field in ("momentum_messages", "max_unanswered"):
                 _check("rules", field, value, 1)
             else:
                 _check("rules", field, value, 0.0)

@@ -151,8 +151,12 @@ class AutonomousEngine:
         online: bool = True,
     ) -> None:
         """A member's presence changed; `activity` is an activity (a game) they just started."""
-        at = self._time(at)
-        st = self._guild(guild_id)
+        self._presence(self._guild(guild_id), user_id, self._time(at), activity, online)
+
+    @staticmethod
+    def _presence(
+        st: GuildState, user_id: int, at: float, activity: str | None, online: bool
+    ) -> None:
         if not online:
             st.see_absent(user_id)
             return
@@ -178,9 +182,9 @@ class AutonomousEngine:
             st = self._guilds.get(event.guild_id) or self._guild(event.guild_id)
             return self._count(st, event.author_is_bot, at, event.channel_id, event.author_id)
         if kind is PresenceEvent:
-            self.track_presence(
-                event.guild_id, event.user_id, at=event.at, activity=event.activity,
-                online=event.online,
+            self._presence(
+                self._guild(event.guild_id), event.user_id, self._time(event.at), event.activity,
+                event.online,
             )  # fmt: skip
         elif kind is MemberJoinEvent:
             self.track_member_join(event.guild_id, event.user_id, at=event.at)
@@ -208,6 +212,7 @@ class AutonomousEngine:
         st = self._guild(guild_id)
         st.last_action_at = max(st.last_action_at, at)
         st.last_action = action
+        st.unanswered = st.unanswered + 1 if st.messages_since_appearance == 0 else 1
         st.messages_since_appearance = 0
         if action == "engage_user":
             st.activity_engaged = True
@@ -236,23 +241,32 @@ class AutonomousEngine:
         since = at - st.last_action_at
         if since < r.min_interval_s or at - self.started_at < r.startup_s:
             return None  # the cheapest gates first, before any object is made
-        if triggered_by_message:
-            # What every rule that may answer a message needs, whatever the mood: most
-            # messages stop here. (fomo's threshold is never below fomo_messages, and the
-            # quiet period never shorter than silence_base_s; share_tweet is timer-only.)
-            n = st.messages_since_appearance
-            if not (
-                (n >= r.join_min_messages and since > r.join_cooldown_s)
-                or (n >= r.fomo_messages and since > r.fomo_cooldown_s)
-                or (
-                    st.activity_name is not None
-                    and not st.activity_engaged
-                    and since > r.engage_cooldown_s
-                )
-                or at - max(st.prev_human_at, st.last_action_at, self.started_at) > r.silence_base_s
-            ):
-                return None
+        if triggered_by_message and not self._may_answer(st, at, since):
+            return None
         return self._evaluate(guild_id, st, at, triggered_by_message, explain=False)
+
+    def _may_answer(self, st: GuildState, at: float, since: float) -> bool:
+        """What some rule that may answer a message needs, whatever the mood (no dice rolled).
+
+        Most messages stop here. The bounds hold for every mood: join needs momentum above
+        `join_momentum_factor` (sociability ≤ 1), fomo's threshold is never below
+        `fomo_messages`, the quiet period never shorter than `silence_base_s`; share_tweet
+        never answers a message.
+        """
+        r = self.rules
+        n = st.messages_since_appearance
+        if st.activity_name is not None and not st.activity_engaged and since > r.engage_cooldown_s:
+            return True
+        if at - max(st.prev_human_at, st.last_action_at, self.started_at) > r.silence_base_s:
+            return True
+        join = n >= r.join_min_messages and since > r.join_cooldown_s
+        fomo = n >= r.fomo_messages and since > r.fomo_cooldown_s
+        if not (join or fomo):
+            return False
+        recent = st.messages_in(5, at)
+        return (join and recent > r.join_momentum_factor * r.momentum_messages) or (
+            fomo and recent >= r.fomo_min_momentum * r.momentum_messages
+        )
 
     def decide(
         self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 
-class MessageEvent(msgspec.Struct, frozen=True, tag="message", array_like=True):
+class MessageEvent(msgspec.Struct, frozen=True, gc=False, tag="message", array_like=True):
     """A message was posted in a guild channel."""
 
     guild_id: int
@@ -21,7 +21,7 @@ class MessageEvent(msgspec.Struct, frozen=True, tag="message", array_like=True):
     mentions_bot: bool = False
 
 
-class PresenceEvent(msgspec.Struct, frozen=True, tag="presence", array_like=True):
+class PresenceEvent(msgspec.Struct, frozen=True, gc=False, tag="presence", array_like=True):
     """A member's presence changed.
 
     `online` is the member's status after the change; `activity` names an activity (a game) the
@@ -35,7 +35,7 @@ class PresenceEvent(msgspec.Struct, frozen=True, tag="presence", array_like=True
     activity: str | None = None
 
 
-class MemberJoinEvent(msgspec.Struct, frozen=True, tag="member_join", array_like=True):
+class MemberJoinEvent(msgspec.Struct, frozen=True, gc=False, tag="member_join", array_like=True):
     """A member joined the guild."""
 
     guild_id: int

@@ -20,15 +20,19 @@ from .state import WINDOW_MINUTES, GuildState
 
 def _ago(seconds: float) -> str:
     if math.isinf(seconds):
-        return "never"
+        return "∞"
     minutes = int(seconds // 60)
     if minutes >= 60:
         return f"{minutes // 60}h{minutes % 60:02d}m"
     return f"{minutes}m{int(seconds % 60):02d}s" if minutes else f"{seconds:.0f}s"
 
 
+def _last(seconds: float) -> str:
+    return "no earlier action" if math.isinf(seconds) else f"last action {_ago(seconds)} ago"
+
+
 class _NoteFormatter(string.Formatter):
-    """str.format, plus `{:ago}` for a span of seconds ("1h06m", "4m10s", "never")."""
+    """str.format, plus `{:ago}` for a span of seconds ("1h06m", "4m10s", "∞")."""
 
     def format_field(self, value: object, format_spec: str) -> str:
         if format_spec == "ago":
@@ -184,8 +188,8 @@ class Check:
         if not ok:
             return self.no("engage: roll {:.2f} ≥ sociability {:.2f}", value, p.sociability)
         return (
-            f"a member started {st.activity_name!r} {_ago(age)} ago, last action "
-            f"{_ago(self.since_action)} ago (roll {value:.2f} < sociability {p.sociability:.2f})"
+            f"a member started {st.activity_name!r} {_ago(age)} ago, {_last(self.since_action)} "
+            f"(roll {value:.2f} < sociability {p.sociability:.2f})"
         )
 
     def fomo_response(self) -> str | None:
@@ -210,6 +214,8 @@ class Check:
         need = cfg.quiet_period_s(p.energy)
         if quiet <= need:
             return self.no("silence: quiet for {:ago} ≤ {:ago}", quiet, need)
+        if self.st.unanswered >= cfg.max_unanswered:
+            return self.no("silence: {} remarks in a row went unanswered", self.st.unanswered)
         if not self.st.someone_present(self.at, cfg.online_ttl_s):
             return self.no("silence: nobody is online")
         ok, value = self.roll(p.energy)
@@ -229,11 +235,13 @@ class Check:
         since = self.at - max(self.st.last_action_at, self.started_at)
         if since <= cfg.share_cooldown_s:
             return self.no("share: last action or start {:ago} ago", since)
+        if self.st.unanswered >= cfg.max_unanswered:
+            return self.no("share: {} remarks in a row went unanswered", self.st.unanswered)
         if not self.st.someone_present(self.at, cfg.online_ttl_s):
             return self.no("share: nobody is online to read it")
         return (
             f"a quiet hour ({self.messages_hour} messages) and curiosity "
-            f"{p.curiosity:.2f}: sharing a post, last action {_ago(since)} ago"
+            f"{p.curiosity:.2f}: sharing a post, {_last(since)}"
         )
 
     # when could anything next fire ---------------------------------------------------------
@@ -262,7 +270,7 @@ class Check:
             if when <= st.activity_at + cfg.engage_activity_window_s:
                 times.append(when)
         present_until = st.presence_expires_at(cfg.online_ttl_s)
-        if present_until > at:
+        if present_until > at and st.unanswered < cfg.max_unanswered:
             quiet_end = max(st.last_human_at, last, self.started_at) + cfg.quiet_period_s(p.energy)
             few = st.hour_count_below_at(cfg.silence_max_messages_hour, at)
             times.append(max(quiet_end, few))

@@ -34,6 +34,7 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     messages_since_appearance: int = 0
     last_action_at: float = NEVER
     last_action: str | None = None
+    unanswered: int = 0  # the bot's actions in a row with no human message in between
     activity_user: int | None = None
     activity_name: str | None = None
     activity_at: float = NEVER
@@ -65,10 +66,9 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
             if present is None:
                 self.present = {author_id: at}
             else:
-                present.pop(author_id, None)
-                present[author_id] = at
+                present[author_id] = at  # cheaper than moving the key: eviction is roughly LRU
                 if len(present) > MAX_PRESENT:
-                    del present[next(iter(present))]  # forget the longest-unseen member
+                    del present[next(iter(present))]
 
     def _advance(self, minute: int) -> None:
         if minute - self.minute >= WINDOW_MINUTES:
@@ -158,6 +158,7 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     messages_since_appearance: int = 0
     last_action_at: float = NEVER
     last_action: str | None = None
+    unanswered: int = 0  # the bot's actions in a row with no human message in between
     activity_user: int | None = None
     activity_name: str | None = None
     activity_at: float = NEVER

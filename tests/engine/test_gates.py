@@ -101,5 +101,6 @@ def test_next_wake_skips_to_the_end_of_quiet_hours() -> None:
     wake = engine.next_wake(G, at=at)
     assert wake is not None
     assert wake == pytest.approx(at + 3960, abs=0.01)  # 22:06, before the quiet hours
-    engine.record_action(G, "reply", at=tokyo(10, 22, 30))  # now it would be 23:36: quiet
+    talk(engine, 1, start=tokyo(10, 22, 29))  # someone answers, the bot replies …
+    engine.record_action(G, "reply", at=tokyo(10, 22, 30))  # … so silence at 23:36: quiet hours
     assert engine.next_wake(G, at=tokyo(10, 22, 30)) == pytest.approx(tokyo(11, 7, 0))

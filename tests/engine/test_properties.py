@@ -143,3 +143,30 @@ def test_next_wake_finds_the_silence_to_break() -> None:
     assert wake is not None and wake - T0 == pytest.approx(3960.001, abs=1e-5)
     assert engine.decide(G, at=wake - 0.002).action is None
     assert engine.decide(G, at=wake).action == "break_silence"
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps, st.integers(0, 10_000))
+def test_the_hot_path_check_agrees_with_decide(script, seed) -> None:
+    # check() skips the explanation and most rules; it must never change an outcome or the dice
+    explained, fast = make_engine(roll=None, seed=seed), make_engine(roll=None, seed=seed)
+    at = T0
+    for dt, kind, user, mood, has_activity in script:
+        at += dt
+        by_message = kind == "message"
+        for e in (explained, fast):
+            if by_message:
+                e.track_message(G, at=at, channel_id=1, author_id=user)
+            elif kind == "presence":
+                e.track_presence(G, user, at=at, activity="Tetris" if has_activity else None)
+            elif kind == "mood":
+                e.update_mood(G, mood, at=at)
+        d = explained.decide(G, at=at, triggered_by_message=by_message)
+        c = fast.check(G, at=at, triggered_by_message=by_message)
+        assert (c.action if c else None) == d.action
+        if c is not None:
+            assert c == d
+        assert explained.rng.getstate() == fast.rng.getstate()
+        if d.action:
+            explained.record_action(G, d.action, at=at)
+            fast.record_action(G, d.action, at=at)

@@ -216,3 +216,23 @@ def test_other_channels_and_bots_do_not_count() -> None:
     assert not engine.track_message(G, at=NOW, channel_id=2, author_id=5)
     assert not engine.track_message(G, True, at=NOW, channel_id=1, author_id=6)
     assert engine.signals(G, at=NOW)["messages_hour"] == 1
+
+
+def test_the_bot_stops_talking_into_a_room_that_never_answers() -> None:
+    engine = make_engine(roll=0.0)
+    engine.update_mood(G, "bubbly", at=T0)
+    engine.track_presence(G, 7, at=T0 + 1)
+    at, remarks = T0, []
+    for _ in range(5):
+        at = engine.next_wake(G, at=at) or at + 3600
+        d = engine.decide(G, at=at)
+        if d.action:
+            engine.record_action(G, d.action, at=at)
+            remarks.append(d.action)
+    assert remarks == ["break_silence", "break_silence"]
+    assert "silence: 2 remarks in a row went unanswered" in engine.decide(G, at=at + 9999).reason
+    assert engine.next_wake(G, at=at) is None
+    later = talk(engine, 1, start=at + 100)  # someone answers at last
+    assert engine.state(G).unanswered == 2
+    engine.record_action(G, "join_conversation", at=later)
+    assert engine.state(G).unanswered == 1
