@@ -1,0 +1,102 @@
+"""The bounded label values of guildmind's metrics, in one place.
+
+Every label of every metric takes its values from one of these sets (or from a set the runtime
+passes in at startup: the loaded action names, the configured moods, the host names). A value
+outside its set is recorded as ``"other"``, so a bug or a plugin can never grow a series per
+guild, channel or user. No label ever holds an id or message content.
+
+The defaults for actions and moods mirror ``engine.ACTIONS`` + ``reply`` and
+``engine.BUILTIN_MOODS`` (``metrics/`` does not import ``engine``; a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+OTHER = "other"
+"""What a value outside its label set is recorded as."""
+
+NONE_ACTION = "none"
+"""The action label of a decision to stay quiet."""
+
+EVENT_TYPES: tuple[str, ...] = ("message", "presence", "member_join", "interaction")
+"""Inbound event types (``type`` label)."""
+
+DROP_REASONS: tuple[str, ...] = (
+    "overload",  # shed under load (presence first)
+    "malformed",  # could not be decoded or normalised
+    "unroutable",  # no host for the guild's partition
+    "host_unavailable",  # the host died with the batch in flight and it was not retried
+    "unknown_guild",  # an event for a guild the bot does not serve
+)
+"""Why an event was dropped (``reason`` label)."""
+
+TRIGGERS: tuple[str, ...] = ("message", "timer", "addressed")
+"""What asked for a decision or round (``trigger`` label): a new message, the guild's own timer,
+or someone addressing the bot."""
+
+ROUND_OUTCOMES: tuple[str, ...] = ("sent", "silent", "failed", "error", "busy")
+"""How an action round ended (``outcome`` label): a message went out; nothing was activated or
+chosen; the chosen action's execute() or the send failed; an exception; skipped because the
+guild already had a round running."""
+
+ACTIVATION_RESULTS: tuple[str, ...] = ("activated", "inactive", "timeout", "error")
+"""The outcome of one action's ``go_activate()`` (``actions.modifier.OUTCOMES``)."""
+
+LLM_PURPOSES: tuple[str, ...] = ("content", "judge", "plan")
+"""Why the LLM was asked (``purpose`` label)."""
+
+LLM_OUTCOMES: tuple[str, ...] = ("success", "error", "timeout", "empty")
+"""How one LLM request went (``outcome`` label)."""
+
+SEND_FAILURE_REASONS: tuple[str, ...] = (
+    "rate_limited",
+    "forbidden",
+    "not_found",
+    "http_error",
+    "timeout",
+    "connection",
+)
+"""Why sending a message failed (``reason`` label)."""
+
+SAVE_OUTCOMES: tuple[str, ...] = ("success", "failure")
+"""The outcome of saving one guild's state (``outcome`` label)."""
+
+JUDGE_SOURCES: tuple[str, ...] = ("llm", "cache")
+"""Where an LLM-judge verdict came from (``source`` label)."""
+
+DEFAULT_ACTIONS: tuple[str, ...] = (
+    "join_conversation",
+    "engage_user",
+    "fomo_response",
+    "break_silence",
+    "share_tweet",
+    "reply",
+)
+"""The built-in actions; the runtime passes the loaded registry's names instead."""
+
+DEFAULT_MOODS: tuple[str, ...] = (
+    "neutral",
+    "bubbly",
+    "excited",
+    "curious",
+    "silly",
+    "shy",
+    "serious",
+    "sleepy",
+    "melancholy",
+    "irritated",
+    "asleep",
+)
+"""The built-in moods; the runtime passes the configured moods instead."""
+
+
+def label_set(values: Iterable[str], *extra: str) -> tuple[str, ...]:
+    """`values` plus `extra`, deduplicated in order, with `OTHER` last; rejects bad values."""
+    out: dict[str, None] = {}
+    for v in (*values, *extra):
+        if not isinstance(v, str) or not v:
+            raise ValueError(f"A label value must be a non-empty string, got {v!r}.")
+        out[v] = None
+    out.pop(OTHER, None)
+    return (*out, OTHER)
