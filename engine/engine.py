@@ -138,7 +138,7 @@ class AutonomousEngine:
         channels = st.settings.channels
         if author_is_bot or (channels and channel_id not in channels):
             return False
-        st.add_message(at, author_id)
+        st.add_message(at, author_id, channel_id)
         return True
 
     def track_presence(

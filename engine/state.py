@@ -31,6 +31,7 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     hour_total: int = 0  # the sum of `buckets` (derived, kept so a count costs no sum)
     last_human_at: float = NEVER
     prev_human_at: float = NEVER  # the human message before the last one
+    last_channel: int = 0  # where the last counted message was posted (where talk happens)
     messages_since_appearance: int = 0
     last_action_at: float = NEVER
     last_action: str | None = None
@@ -43,11 +44,13 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     last_join_at: float = NEVER
     joins: int = 0
 
-    def add_message(self, at: float, author_id: int | None) -> None:
+    def add_message(self, at: float, author_id: int | None, channel_id: int | None) -> None:
         """Count one human message at time `at` (the hot path: kept in one flat method)."""
         if at >= self.last_human_at:
             self.prev_human_at = self.last_human_at
             self.last_human_at = at
+            if channel_id is not None:
+                self.last_channel = channel_id
         self.messages_since_appearance += 1
         minute = int(at) // 60
         if self.buckets is None:
@@ -155,6 +158,7 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     buckets: list[int] | None = None
     last_human_at: float = NEVER
     prev_human_at: float = NEVER
+    last_channel: int = 0
     messages_since_appearance: int = 0
     last_action_at: float = NEVER
     last_action: str | None = None

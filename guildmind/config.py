@@ -26,7 +26,7 @@ from actions import LLMConfig
 from actors.store import mask_url
 from engine import BUILTIN_MOODS, GuildSettings, MoodBook, MoodProfile, QuietHours, RuleConfig
 
-__all__ = ["Config", "ConfigError", "GuildEntry", "load_config"]
+__all__ = ["Config", "ConfigError", "GuildEntry", "load_config", "parse_config"]
 
 _S: dict[str, Any] = {"frozen": True, "kw_only": True, "forbid_unknown_fields": True}
 DEFAULT_PERSONA = (
@@ -423,18 +423,27 @@ def load_config(path: str | Path | None = None, *, env: Mapping[str, str] | None
     `env` (default `os.environ`) supplies RAY_ADDRESS, DISCORD_API_BASE and DISCORD_GATEWAY_URL,
     which win over the file. Raises `ConfigError` (one line naming the file and the key).
     """
+    if path is None:
+        return parse_config("", file="<defaults>", env=env)
+    file = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot read the configuration file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{file}: is not UTF-8 text: {e.reason} at byte {e.start}") from None
+    return parse_config(text, file=file, env=env)
+
+
+def parse_config(
+    text: str, *, file: str = "<string>", env: Mapping[str, str] | None = None
+) -> Config:
+    """`load_config()` for TOML text already in hand (`file` names it in errors)."""
     env = os.environ if env is None else env
-    file = "<defaults>" if path is None else str(path)
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
-        except OSError as e:
-            raise ConfigError(f"{file}: cannot read the configuration file: {e.strerror}") from None
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"{file}: is not UTF-8 text: {e.reason} at byte {e.start}") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{file}: is not valid TOML: {e}") from None
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: is not valid TOML: {e}") from None
     moods = _moods(_table(raw, "moods", file), file)
     guilds = _guilds(_table(raw, "guilds", file), file)
     cfg: Config = _convert(raw, Config, file)

@@ -1,0 +1,162 @@
+"""The guild host's logic without Ray: ordering, rounds, replies, timers, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import msgspec
+import pytest
+
+from actions import OutgoingMessage
+from actors.assembly import build_host_core
+from actors.clock import ManualClock
+from actors.store import MemoryStore
+from actors.wire import Batch, Line
+from engine import MessageEvent, PresenceEvent
+from guildmind.config import parse_config
+from metrics import GuildmindMetrics, new_registry
+
+T0 = 1_700_000_000.0
+G = 5001
+
+
+class Harness:
+    def __init__(self, *, toml: str = "", store=None) -> None:
+        self.config = parse_config(toml, env={})
+        self.clock = ManualClock(T0)
+        self.store = store or MemoryStore()
+        self.sent: list[tuple[str, OutgoingMessage, bool]] = []
+        self.metrics = GuildmindMetrics(new_registry(process_metrics=False))
+        self.core = build_host_core(
+            "host-0", self.config, store=self.store, clock=self.clock, started_at=T0,
+            send=self._send, metrics=self.metrics, seed=1,
+        )  # fmt: skip
+        self.seq = 0
+
+    async def _send(self, gateway: str, messages: list[OutgoingMessage]) -> None:
+        for m in messages:
+            # was the action persisted before this message went out?
+            stored = self.store.load([m.guild_id]).get(m.guild_id)
+            persisted = stored == self.core.engine.snapshot(m.guild_id)
+            self.sent.append((gateway, m, persisted))
+
+    def batch(self, events, lines=(), *, seq=None, gateway="gw-0") -> Batch:
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
+        return Batch(gateway, seq, 0, T0, list(events), list(lines))
+
+    async def settle(self) -> None:
+        while self.core.tasks:
+            await asyncio.gather(*list(self.core.tasks))
+
+    def value(self, name: str, **labels) -> float:
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+TOML = f"""
+[defaults]
+quiet_hours = false
+[guilds.{G}]
+mood = "bubbly"
+channels = [77]
+"""
+
+
+def busy(n: int, start: float, *, guild: int = G, every: float = 2.0) -> list[MessageEvent]:
+    return [MessageEvent(guild, 77, 100 + i % 3, start + i * every) for i in range(n)]
+
+
+async def test_a_busy_bubbly_conversation_gets_joined_and_recorded_before_sending() -> None:
+    h = Harness(toml=TOML)
+    h.clock.set(T0 + 600)
+    h.core.apply(h.batch(busy(15, T0 + 570)))
+    await h.settle()
+    assert len(h.sent) == 1
+    gateway, message, persisted = h.sent[0]
+    assert (gateway, message.guild_id, message.channel_id) == ("gw-0", G, 77)
+    assert message.action == "join_conversation" and message.text
+    assert persisted  # the action was in the store before the message went out
+    assert h.core.engine.state(G).last_action == "join_conversation"
+    assert h.value("guildmind_rounds_total", outcome="sent") == 1
+    labels = {"action": "join_conversation", "mood": "bubbly", "trigger": "message"}
+    assert h.value("guildmind_decisions_total", **labels) == 1
+
+
+async def test_batches_apply_in_order_and_repeats_are_ignored() -> None:
+    h = Harness(toml=TOML)
+    first = h.batch([MessageEvent(G, 77, 1, T0 + 10)])
+    second = h.batch([MessageEvent(G, 77, 1, T0 + 20)])
+    assert h.core.apply(second).applied == 0  # early: held until the first arrives
+    assert h.core.apply(first).applied == 2
+    assert h.core.apply(first).duplicate  # Ray delivered it twice
+    assert h.core.engine.state(G).messages_since_appearance == 2
+
+
+async def test_a_mention_gets_a_reply_to_that_message() -> None:
+    h = Harness(toml=TOML)
+    h.clock.set(T0 + 300)
+    ev = MessageEvent(G, 77, 9, T0 + 299, False, True)
+    line = Line(G, 77, 4242, 9, "ann", "hey Miku, how are you?", T0 + 299, True)
+    h.core.apply(h.batch([ev], [line]))
+    await h.settle()
+    [(_, message, _)] = h.sent
+    assert (message.action, message.reply_to) == ("reply", 4242)
+
+
+async def test_a_malformed_event_is_counted_and_skipped() -> None:
+    h = Harness(toml=TOML)
+    bad = MessageEvent(G, 77, 1, float("nan"))
+    reply = h.core.apply(h.batch([bad, MessageEvent(G, 77, 1, T0 + 5)]))
+    assert (reply.applied, reply.malformed) == (1, 1)
+    assert h.value("guildmind_events_dropped_total", type="message", reason="malformed") == 1
+
+
+async def test_timers_break_a_silence_without_sweeping_all_guilds() -> None:
+    h = Harness(toml=TOML + "[mood_rotation]\ninterval_s = 0\n")
+    quiet = [PresenceEvent(G + i, 7, T0 + 1) for i in range(50)]  # 50 guilds, one online member
+    h.core.apply(h.batch([PresenceEvent(G, 7, T0 + 1), *quiet]))
+    when = h.core.next_timer()
+    assert when is not None and when < T0 + 3600 * 2
+    h.clock.set(T0 + 3 * 3600)
+    fired = h.core.fire_timers(h.clock.now())
+    await h.settle()
+    assert fired <= 51  # one timer per guild at most, not a pass per tick
+    assert any(m.action == "break_silence" and m.guild_id == G for _, m, _ in h.sent)
+
+
+async def test_restart_reloads_guilds_from_the_store() -> None:
+    h = Harness(toml=TOML)
+    h.clock.set(T0 + 600)
+    h.core.apply(h.batch(busy(15, T0 + 570)))
+    await h.settle()
+    await h.core.flush(force=True)
+    again = Harness(toml=TOML, store=h.store)  # a new process on the same store
+    assert again.core.load(lambda gid: True) == 1
+    st = again.core.engine.state(G)
+    assert (st.mood, st.last_action) == ("bubbly", "join_conversation")
+    assert st.messages_since_appearance == 0
+
+
+async def test_mood_rotates_on_its_schedule() -> None:
+    h = Harness(toml=TOML)
+    h.core.apply(h.batch([MessageEvent(G, 77, 1, T0 + 5)]))
+    moods = [h.core.engine.state(G).mood]
+    for hour in range(1, 5):
+        h.clock.set(T0 + hour * 3600 + 1)
+        h.core.fire_timers(h.clock.now())
+        await h.settle()
+        moods.append(h.core.engine.state(G).mood)
+    assert all(a != b for a, b in itertools.pairwise(moods)), moods
+    assert "asleep" not in moods
+    h.core.count_moods()
+    assert sum(h.core.mood_counts.values()) == 1
+
+
+def test_wire_batches_round_trip() -> None:
+    from actors.wire import batch_decoder, batch_encoder
+
+    b = Batch("gw", 3, 1, T0, [MessageEvent(1, 2, 3, T0)], [Line(1, 2, 3, 4, "a", "b", T0)])
+    assert batch_decoder.decode(batch_encoder.encode(b)) == b
+    with pytest.raises(msgspec.DecodeError):
+        batch_decoder.decode(b"\x01garbage")
