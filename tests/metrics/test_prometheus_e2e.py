@@ -99,7 +99,16 @@ def test_prometheus_finds_every_process_and_every_query_evaluates(tmp_path: Path
         prom.wait_for(lambda: bool(prom.api("rules")["groups"]), what="alert rules loaded")
         assert evaluate_rules(prom) == []
 
-        # A host goes away: it leaves discovery, and Prometheus stops scraping it.
+        # host-1 goes away and host-0 restarts (a new process on a new port, same name):
+        # Prometheus stops scraping host-1 and follows host-0 to its new address.
         directory.remove("host-1")
         del everyone["host-1"]
-        prom.wait_for(lambda: up_processes(prom) == everyone, what="host-1 to leave")
+        port = stack.enter_context(stand_in("host"))
+        assert directory.add("host-0", f"127.0.0.1:{port}", role="host") is True
+        driver.host_restart("host-0")
+
+        def followed() -> bool:
+            where = {t["labels"]["process"]: t["labels"]["instance"] for t in prom.targets()}
+            return up_processes(prom) == everyone and where["host-0"] == f"127.0.0.1:{port}"
+
+        prom.wait_for(followed, what="host-1 to leave and host-0 to move")
