@@ -19,6 +19,16 @@ def _scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from . import simulate
+
+    cfg = simulate.SimConfig(
+        guilds=args.guilds, hours=args.hours, seed=args.seed, policy=args.policy, rate=args.rate,
+        quiet_fraction=args.quiet_fraction, rotate_moods=args.rotate_moods,
+    )  # fmt: skip
+    return simulate.run(cfg, args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="guildmind", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -31,6 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=3.0)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_scenario)
+    p = sub.add_parser("simulate", help="virtual time: the engine vs v1 over synthetic guilds")
+    p.add_argument("--guilds", type=int, default=1000)
+    p.add_argument("--hours", type=float, default=24.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="out/simulate", help="where report.html/.json and PNGs go")
+    p.add_argument("--policy", choices=("both", "v2", "v1"), default="both")
+    p.add_argument("--rate", type=float, default=60.0, help="events per guild per hour")
+    p.add_argument("--quiet-fraction", type=float, default=0.5, help="guilds with quiet hours")
+    p.add_argument("--rotate-moods", action="store_true", help="a new mood every hour")
+    p.set_defaults(func=_simulate)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     return args.func(args)

@@ -1,0 +1,103 @@
+"""`guildmind simulate`: the seed's claims hold for the engine, v1 breaks them, runs repeat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from guildmind import cli
+from guildmind.simulate import SimConfig, World, simulate, zone_for
+
+SMALL = SimConfig(guilds=50, hours=6, seed=3, counterfactual_guilds=50)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return simulate(SMALL)
+
+
+def test_every_claim_holds_for_v2_with_real_figures(report: dict) -> None:
+    claims = {c["claim"]: c for c in report["claims"] if c["policy"] == "v2"}
+    assert len(claims) == 7 and all(c["passed"] for c in claims.values()), claims
+    v2 = report["runs"]["v2"]
+    assert v2["actions"] > 50  # the engine did act: the zeros below are not from silence
+    assert v2["into_empty_room"] == v2["in_quiet_hours"] == v2["before_startup"] == 0
+    assert v2["quiet_guild_actions"] > 0
+    assert v2["first_action_s"] >= 120 and v2["shortest_gap_s"] >= 30
+    bubbly, shy = report["runs"]["v2:bubbly"], report["runs"]["v2:shy"]
+    assert bubbly["actions_per_guild_day"] > shy["actions_per_guild_day"] > 0
+
+
+def test_v1_speaks_into_empty_rooms_and_interrupts_where_v2_does_not(report: dict) -> None:
+    v1, v2 = report["runs"]["v1"], report["runs"]["v2"]
+    assert v1["into_empty_room"] > 0 == v2["into_empty_room"]
+    assert v1["in_quiet_hours"] > 0 == v2["in_quiet_hours"]
+    assert v1["interruptions"] > v2["interruptions"]
+    # v1 ignores moods: on the same traffic its bubbly and shy runs are the same
+    v1_bubbly, v1_shy = report["runs"]["v1:bubbly"], report["runs"]["v1:shy"]
+    assert v1_bubbly["actions_by_local_hour"] == v1_shy["actions_by_local_hour"]
+    assert v1_bubbly["actions_per_guild_day"] == v1_shy["actions_per_guild_day"] > 0
+    # v1 alone fails the seed's claims (the point of keeping it)
+    v1_only = simulate(SimConfig(guilds=50, hours=6, seed=3, policy="v1"))
+    failed = {c["claim"] for c in v1_only["claims"] if not c["passed"]}
+    assert {"nothing into an empty room", "nothing in quiet hours"} <= failed
+
+
+def test_figures_are_consistent(report: dict) -> None:
+    for fig in report["runs"].values():
+        assert sum(fig["actions_by_local_hour"]) == fig["actions"]
+        assert sum(fig["actions_by_action"].values()) == fig["actions"]
+        assert sum(fig["join_delay_s"]["histogram"]) == fig["conversations_joined"]
+        assert fig["conversations_joined"] <= fig["conversations"]
+        assert fig["interruptions"] <= fig["into_busy_conversation"]
+    assert report["traffic"]["events"] > 1000
+
+
+def test_same_seed_same_report(report: dict) -> None:
+    again = simulate(SMALL)
+    assert json.dumps(again, sort_keys=True) == json.dumps(report, sort_keys=True)
+    other = simulate(SimConfig(guilds=50, hours=6, seed=4, counterfactual_guilds=50))
+    assert other["runs"]["v2"] != report["runs"]["v2"]
+
+
+def test_zone_matches_offset_with_the_inverted_sign() -> None:
+    assert zone_for(2) == "Etc/GMT-2" and zone_for(-8) == "Etc/GMT+8" and zone_for(0) == "Etc/GMT"
+
+
+def test_empty_room_is_ground_truth_from_events() -> None:
+    from actors.synthetic import SyntheticTraffic
+    from engine import MessageEvent, PresenceEvent
+
+    traffic = SyntheticTraffic(1, 1.0, seed=0)
+    world = World(traffic, SimConfig(guilds=1, hours=1), __import__("random").Random(0))
+    g = traffic.guilds[0]
+    assert world.observe(0, 1000.0).empty
+    world.see(PresenceEvent(g.guild_id, 7, 1000.0, True))
+    assert not world.observe(0, 1001.0).empty
+    world.see(PresenceEvent(g.guild_id, 7, 1002.0, False))
+    assert world.observe(0, 1003.0).empty
+    world.see(MessageEvent(g.guild_id, g.autonomous_channel, 8, 1004.0))
+    world.see(PresenceEvent(g.guild_id, 8, 1005.0, False))
+    obs = world.observe(0, 1006.0)
+    assert not obs.empty and obs.conversation_start == 1004.0  # spoke 2 s ago
+    assert world.observe(0, 1004.0 + 1800).empty
+
+
+def test_cli_writes_the_report_and_prints_claims(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "sim"
+    argv = ["simulate", "--guilds", "30", "--hours", "4", "--seed", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("PASS  ") == 7 and "FAIL" not in printed
+    assert "PASS  nothing into an empty room: 0 of " in printed
+    assert "events/s" in printed
+    for name in ("report.html", "report.json", "by_mood.png", "by_hour.png", "by_action.png",
+                 "join_delay.png", "comparison.png"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "by_mood.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "report.html").read_text()
+    assert 'src="by_hour.png"' in page and "nothing in quiet hours" in page
+    data = json.loads((out / "report.json").read_text())
+    assert data["performance"]["events_per_s"] > 0 and set(data["runs"]) >= {"v1", "v2"}
