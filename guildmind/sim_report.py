@@ -1,8 +1,9 @@
-"""What a simulation found, as plain data: per-run tallies, their figures, and the seed's claims.
+"""What a simulation found, as plain data: ground truth, per-run tallies, figures, claims.
 
-A `Tally` counts one run's actions against the simulation's ground truth (`Observation`, computed
-by the simulator from the events alone, never from the engine's own state). `figures()` turns a
-tally into JSON-ready numbers; `check_claims()` sets the seed's behavioural claims against them.
+`World` keeps the ground truth from the events alone, never from an engine's state (definitions
+in `guildmind.simulate`); a `Tally` counts one run's actions against it (`Observation`).
+`figures()` turns a tally into JSON-ready numbers; `check_claims()` sets the seed's claims
+against them.
 Nothing here draws, prints or touches files.
 """
 
@@ -10,13 +11,22 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
-from typing import NamedTuple
+from collections import Counter, deque
+from typing import TYPE_CHECKING, NamedTuple
 
-from engine import ACTIONS
+from engine import ACTIONS, MemberJoinEvent, MessageEvent, MoodBook
+
+if TYPE_CHECKING:
+    import random
+
+    from actors.synthetic import SyntheticTraffic
+
+    from .simulate import SimConfig
 
 ON_TOPIC = frozenset({"join_conversation", "fomo_response"})
 """Actions that answer the conversation; any other action during a busy one interrupts it."""
+
+_QUIET_START, _QUIET_END = 23 * 60, 7 * 60  # quiet hours, minutes of the local day
 
 DELAY_BINS_S = (0, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, math.inf)
 """Bins of the delay between a conversation's start and the bot's first action in it."""
@@ -30,6 +40,99 @@ class Observation(NamedTuple):
     quiet_hours: bool | None  # inside the guild's quiet hours; None when it has none
     local_hour: int  # hour of day in the guild's own UTC offset
     conversation_start: float | None  # when the ongoing conversation began, if one is
+
+
+class World:
+    """Ground truth about every guild, from the events alone (never from an engine)."""
+
+    def __init__(self, traffic: SyntheticTraffic, cfg: SimConfig, rng: random.Random) -> None:
+        self.cfg = cfg
+        self.started_at = traffic.now  # the traffic starts with the bot
+        guilds = traffic.guilds
+        n = len(guilds)
+        self.index = {g.guild_id: i for i, g in enumerate(guilds)}
+        self.auto = [g.autonomous_channel for g in guilds]
+        self.offset = [g.utc_offset_h * 3600.0 for g in guilds]
+        self.quiet = [rng.random() < cfg.quiet_fraction for _ in guilds]
+        self.online: list[set[int]] = [set() for _ in guilds]
+        self.last_human = [-math.inf] * n
+        self.last_auto = [-math.inf] * n
+        self.conv_start = [-math.inf] * n
+        self.recent: list[deque[float]] = [deque() for _ in guilds]
+        self.events = self.messages = self.conversations = 0
+        self.conversations_of = [0] * n
+        self.messages_by_hour = [0] * 24
+        # moods per guild per hour since start: the hint, rotated hourly when asked
+        hours = math.ceil(cfg.hours)
+        book = MoodBook()
+        self.moods: list[list[str]] = []
+        for g in guilds:
+            seq = [g.mood_hint]
+            for _ in range(hours - 1):
+                seq.append(book.next_mood(seq[-1], rng) if cfg.rotate_moods else seq[-1])
+            self.moods.append(seq)
+
+    def mood_at(self, i: int, at: float) -> str:
+        seq = self.moods[i]
+        return seq[min(len(seq) - 1, max(0, int((at - self.started_at) // 3600)))]
+
+    def mood_guild_days(self) -> dict[str, float]:
+        """Guild-days spent in each mood by the main run."""
+        days: dict[str, float] = {}
+        for seq in self.moods:
+            for k, mood in enumerate(seq):
+                span = min(3600.0, self.cfg.hours * 3600 - k * 3600) / 86400
+                days[mood] = days.get(mood, 0.0) + span
+        return days
+
+    def see(self, ev: object) -> int:
+        """Update the ground truth with one event; return the guild's index."""
+        self.events += 1
+        i = self.index[ev.guild_id]  # type: ignore[attr-defined]
+        kind = type(ev)
+        if kind is MessageEvent:
+            if ev.author_is_bot:  # type: ignore[attr-defined]
+                return i
+            t = ev.at  # type: ignore[attr-defined]
+            self.last_human[i] = t
+            self.online[i].add(ev.author_id)  # type: ignore[attr-defined]
+            if ev.channel_id == self.auto[i]:  # type: ignore[attr-defined]
+                self.messages += 1
+                if t - self.last_auto[i] >= self.cfg.conversation_gap_s:
+                    self.conv_start[i] = t
+                    self.conversations += 1
+                    self.conversations_of[i] += 1
+                self.last_auto[i] = t
+                self.recent[i].append(t)
+                self.messages_by_hour[int((t + self.offset[i]) % 86400 // 3600)] += 1
+        elif kind is MemberJoinEvent or ev.online:  # type: ignore[attr-defined]
+            self.online[i].add(ev.user_id)  # type: ignore[attr-defined]
+        else:
+            self.online[i].discard(ev.user_id)  # type: ignore[attr-defined]
+        return i
+
+    def observe(self, i: int, at: float) -> Observation:
+        """The ground truth about guild `i` at time `at` (after the events before it).
+
+        Times are taken to the microsecond, the resolution of the engine's clock arithmetic
+        (`datetime`): a wake time computed as 06:59:59.9999998 is 07:00:00.
+        """
+        at = round(at, 6)
+        recent = self.recent[i]
+        while recent and recent[0] <= at - 300.0:
+            recent.popleft()
+        minute = int((at + self.offset[i]) % 86400 // 60)
+        quiet = None
+        if self.quiet[i]:
+            quiet = minute >= _QUIET_START or minute < _QUIET_END
+        ongoing = at - self.last_auto[i] < self.cfg.conversation_gap_s
+        return Observation(
+            empty=not self.online[i] and at - self.last_human[i] >= self.cfg.empty_after_s,
+            busy=len(recent) >= self.cfg.busy_messages,
+            quiet_hours=quiet,
+            local_hour=minute // 60,
+            conversation_start=self.conv_start[i] if ongoing else None,
+        )
 
 
 class Tally:
