@@ -148,6 +148,7 @@ class HostCore:
         for line in batch.lines:
             self.transcripts.add(line)
         mentions: list[MessageEvent] = []
+        quiet: dict[str, int] = {}  # decisions to stay quiet, by mood (counted once per batch)
         applied = malformed = 0
         for ev in batch.events:
             gid = ev.guild_id
@@ -171,6 +172,9 @@ class HostCore:
                     d = engine.check(gid, at=ev.at, triggered_by_message=True)
                     if d is not None:
                         self._decided(d, batch.sent_at)
+                    else:
+                        mood = engine.state(gid).mood  # type: ignore[union-attr]
+                        quiet[mood] = quiet.get(mood, 0) + 1
                 if gid not in timer_of:
                     self._schedule(gid, ev.at)
             else:
@@ -180,6 +184,8 @@ class HostCore:
             mood = st.mood if st is not None else ""
             self.metrics.decision("reply", mood, "addressed", latency_s=time.time() - batch.sent_at)
             self._start_round(ev.guild_id, None, self._line_for(ev))
+        for mood, n in quiet.items():
+            metrics.decision(None, mood, "message", n=n)
         metrics.event_to_decision_seconds.observe(max(0.0, time.time() - batch.sent_at))
         return applied, malformed
 
@@ -318,6 +324,7 @@ class HostCore:
                 if d is not None:
                     self._decided(d, None)
                     continue  # the round reschedules
+                self.metrics.decision(None, self.engine.state(gid).mood, "timer")  # type: ignore[union-attr]
             self._schedule(gid, now)
         return fired
 

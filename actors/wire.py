@@ -54,7 +54,3 @@ class Outbox(msgspec.Struct, frozen=True, array_like=True):
     """Messages a host's rounds want sent, for the gateway that owns their guilds."""
 
     messages: list[OutgoingMessage]
-
-
-batch_encoder = msgspec.msgpack.Encoder()
-batch_decoder = msgspec.msgpack.Decoder(Batch)

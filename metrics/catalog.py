@@ -223,9 +223,10 @@ class GuildmindMetrics:
         *,
         decide_s: float | None = None,
         latency_s: float | None = None,
+        n: int = 1,
     ) -> None:
-        """The engine decided `action` (None: stay quiet); optionally how long it took to decide
-        and how long since the triggering event arrived at the gateway."""
+        """The engine decided `action` (None: stay quiet), `n` times; optionally how long it took
+        to decide and how long since the triggering event arrived at the gateway."""
         key = (action or NONE_ACTION, mood, trigger)
         child = self._decisions.get(key)
         if child is None:
@@ -237,7 +238,7 @@ class GuildmindMetrics:
                     t if t in self._triggers else OTHER,
                 )
             ]
-        child.inc()
+        child.inc(n)
         if decide_s is not None:
             self.decide_seconds.observe(decide_s)
         if latency_s is not None:

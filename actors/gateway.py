@@ -1,0 +1,190 @@
+"""`Gateway`: the Ray actor that owns a source, batches its events to the hosts, sends replies.
+
+A thin shell over `GatewayCore`: the source runs in this process and offers events (never
+blocking); a loop sends the due batches to the hosts (bounded in flight per host) and counts what
+could not be delivered; `deliver()` takes the hosts' outgoing messages and sends them through the
+source. Which host holds a guild comes from the `Directory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import msgspec
+import ray
+
+from engine import Event
+from guildmind.config import Config
+from metrics import GuildmindMetrics, new_registry, start_metrics_server
+
+from .clock import RuntimeClock
+from .directory import Directory
+from .gateway_core import GatewayCore
+from .host import NAMESPACE, metrics_target
+from .partition import partition_of
+from .sources import Source, SyntheticSource
+from .synthetic import SyntheticTraffic
+from .wire import Line, Outbox
+
+log = logging.getLogger(__name__)
+
+PENDING = "\0pending"  # the buffer of events whose guild has no host yet (dedicated placement)
+
+
+def make_source(config: Config, clock: RuntimeClock) -> Source:
+    kind = config.source.kind
+    if kind == "synthetic":
+        s = config.source.synthetic
+        traffic = SyntheticTraffic(s.guilds, s.rate, seed=s.seed, start=clock.now())
+        return SyntheticSource(traffic, clock, bot_name=config.runtime.bot_name)
+    from .discord_source import make_discord_source  # discord.py loads only when needed
+
+    return make_discord_source(config, clock)
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class Gateway:
+    """One source's events to the hosts; the hosts' messages back out through the source."""
+
+    def __init__(self, name: str, config: Config, clock: dict, directory: str) -> None:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        self.name, self.config = name, config
+        self._encode = msgspec.msgpack.Encoder().encode
+        self.clock = RuntimeClock.from_dict(clock)
+        self.metrics = GuildmindMetrics(new_registry(), moods=config.mood_book().names())
+        self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
+        g = config.gateway
+        self.core = GatewayCore(
+            name, route=self._route, metrics=self.metrics, batch_max=g.batch_max,
+            flush_ms=g.flush_ms, max_in_flight=g.max_in_flight, queue_max=g.queue_max,
+        )  # fmt: skip
+        self.directory = ray.get_actor(directory, namespace=NAMESPACE)
+        self.dedicated = config.runtime.placement == "dedicated"
+        self.source = make_source(config, self.clock)
+        self._table: list[str] = []
+        self._placed: dict[int, str] = {}
+        self._hosts: dict[str, object] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self.delivered = self.failed = self.host_errors = self.applied = self.malformed = 0
+
+    def _route(self, guild_id: int) -> str:
+        if self.dedicated:
+            return self._placed.get(guild_id, PENDING)
+        return self._table[partition_of(guild_id, len(self._table))]
+
+    def offer(self, event: Event, line: Line | None = None) -> bool:
+        return self.core.offer(event, line)
+
+    async def start(self) -> dict:
+        """Learn the placement, start the source and the batching loop."""
+        if not self.dedicated:
+            self._table = await self.directory.table.remote()
+        elif isinstance(self.source, SyntheticSource):
+            ids = [g.guild_id for g in self.source.traffic.guilds]
+            self._placed.update(await self.directory.place.remote(ids))
+        self._tasks = [
+            asyncio.create_task(self.source.run(self.offer)),
+            asyncio.create_task(self._batches()),
+        ]
+        return await self.info()
+
+    async def info(self) -> dict:
+        return {"name": self.name, "metrics": metrics_target(self.server)}
+
+    async def _batches(self) -> None:
+        pause = max(self.core.flush_s / 2, 0.001)
+        while True:
+            try:
+                if self.dedicated and self.core.has(PENDING):
+                    await self._place_pending()
+                for host, batch in self.core.due_batches(time.time()):
+                    if host == PENDING:
+                        continue
+                    task = asyncio.create_task(self._send_batch(host, batch))
+                    self._sending.add(task)
+                    task.add_done_callback(self._sending.discard)
+            except Exception:
+                log.exception("%s: batching failed; going on", self.name)
+            await asyncio.sleep(pause)
+
+    async def _place_pending(self) -> None:
+        waiting = self.core.take(PENDING)
+        ids = sorted({event.guild_id for event, _ in waiting})
+        self._placed.update(await self.directory.place.remote(ids))
+        for event, line in waiting:
+            self.core.offer(event, line, counted=True)
+
+    async def _send_batch(self, host: str, batch) -> None:
+        try:
+            handle = self._hosts.get(host)
+            if handle is None:
+                handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
+            applied, _, bad = await handle.apply.remote(self._encode(batch))
+            self.applied += applied
+            self.malformed += bad
+        except Exception as e:
+            self.host_errors += 1
+            log.error("%s: %d events for %s lost: %s", self.name, len(batch.events), host, e)
+            self.metrics.dropped("message", "host_unavailable", len(batch.events))
+        finally:
+            self.core.done(host, batch.seq)
+
+    async def deliver(self, outbox: Outbox) -> None:
+        """Send the bot's messages (from a host's round) through the source."""
+        for message in outbox.messages:
+            try:
+                reason = await self.source.send(message)
+            except Exception as e:
+                log.error("%s: sending failed: %s", self.name, type(e).__name__)
+                reason = "connection"
+            if reason is None:
+                self.delivered += 1
+                self.metrics.message_sent(message.action)
+            else:
+                self.failed += 1
+                self.metrics.send_failure(reason)
+
+    async def stats(self) -> dict:
+        """Counters for the console, the load test and the tests."""
+        return {
+            "queued": self.core.queued,
+            "in_flight": self.core.in_flight(),
+            "dropped": {f"{k}:{r}": n for (k, r), n in self.core.dropped.items()},
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "host_errors": self.host_errors,
+            "applied": self.applied,
+            "malformed": self.malformed,
+            **self.source.stats(),
+        }
+
+    async def sent(self) -> list:
+        """What the bot sent, with times (synthetic source; the last 10,000), oldest first."""
+        return list(getattr(self.source, "log", ()))
+
+    async def set_load(self, factor: int) -> None:
+        """Offer every synthetic event `factor` times (overload tests, load tests)."""
+        self.source.load = factor
+
+    async def stop(self) -> None:
+        """Stop the source, send what is buffered, wait for batches in flight."""
+        for task in self._tasks:
+            task.cancel()
+        deadline = time.monotonic() + 10
+        while (self.core.queued or self._sending) and time.monotonic() < deadline:
+            for host, batch in self.core.due_batches(time.time(), all_now=True):
+                if host != PENDING:
+                    task = asyncio.create_task(self._send_batch(host, batch))
+                    self._sending.add(task)
+                    task.add_done_callback(self._sending.discard)
+            await asyncio.sleep(0.01)
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            await close()
+        self.server.close()
+
+
+__all__ = ["Directory", "Gateway"]

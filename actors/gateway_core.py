@@ -1,0 +1,164 @@
+"""The gateway's logic, without Ray: buffer events per host, batch them, shed under overload.
+
+The source (Discord, the emulator, synthetic traffic) hands events to `offer()`, which never
+blocks and never raises: it files the event under the host that holds its guild's partition. The
+gateway's loop asks `due_batches()` for the batches to send now: a host's buffer is cut into a
+batch when it holds `batch_max` events or its oldest event has waited `flush_ms`, and only while
+that host has fewer than `max_in_flight` batches outstanding. When more than `queue_max` events
+wait in all, presence updates are shed first, then new events; every drop is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine import Event, MemberJoinEvent, MessageEvent, PresenceEvent
+from metrics import GuildmindMetrics
+
+from .wire import Batch, Line
+
+EVENT_TYPE = {MessageEvent: "message", PresenceEvent: "presence", MemberJoinEvent: "member_join"}
+
+
+@dataclass
+class _Buffer:
+    events: list[Event] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    presence: int = 0  # how many of `events` are presence updates (what sheds first)
+    since: float = 0.0  # wall time the oldest event arrived
+    next_seq: int = 0
+    in_flight: set[int] = field(default_factory=set)
+
+
+class GatewayCore:
+    """Per-host buffers, batching and load shedding for one gateway.
+
+    Parameters
+    ----------
+    name:
+        The gateway's name (hosts use it to order its batches and to send replies back).
+    route:
+        guild id → the name of the host that holds it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        route: Callable[[int], str],
+        metrics: GuildmindMetrics,
+        batch_max: int = 256,
+        flush_ms: float = 5.0,
+        max_in_flight: int = 4,
+        queue_max: int = 50_000,
+    ) -> None:
+        self.name, self.route, self.metrics = name, route, metrics
+        self.batch_max, self.flush_s = batch_max, flush_ms / 1000.0
+        self.max_in_flight, self.queue_max = max_in_flight, queue_max
+        self._buffers: dict[str, _Buffer] = {}
+        self.queued = 0
+        self.dropped: dict[tuple[str, str], int] = {}
+
+    def offer(self, event: Event, line: Line | None = None, *, counted: bool = False) -> bool:
+        """Take one event (and its transcript line); False when it was shed.
+
+        `counted`: the event was offered before (it waited for a placement), count it once.
+        """
+        kind = EVENT_TYPE.get(type(event), "other")
+        if not counted:
+            self.metrics.events(kind)
+        if self.queued >= self.queue_max and not self._make_room(kind):
+            self._drop(kind, "overload")
+            return False
+        try:
+            host = self.route(event.guild_id)
+        except Exception:
+            self._drop(kind, "unroutable")
+            return False
+        buf = self._buffers.get(host)
+        if buf is None:
+            buf = self._buffers[host] = _Buffer()
+        if not buf.events:
+            buf.since = time.time()
+        buf.events.append(event)
+        if kind == "presence":
+            buf.presence += 1
+        if line is not None:
+            buf.lines.append(line)
+        self.queued += 1
+        return True
+
+    def _make_room(self, kind: str) -> bool:
+        """Shed buffered presence updates to make room for a message or join."""
+        if kind == "presence":
+            return False
+        fullest = max(self._buffers.values(), key=lambda b: b.presence, default=None)
+        if fullest is None or not fullest.presence:
+            return False
+        kept = [e for e in fullest.events if type(e) is not PresenceEvent]
+        shed = len(fullest.events) - len(kept)
+        fullest.events, fullest.presence = kept, 0
+        self.queued -= shed
+        self._drop("presence", "overload", shed)
+        return True
+
+    def _drop(self, kind: str, reason: str, n: int = 1) -> None:
+        self.dropped[(kind, reason)] = self.dropped.get((kind, reason), 0) + n
+        self.metrics.dropped(kind, reason, n)
+
+    def due_batches(self, now: float, *, all_now: bool = False) -> list[tuple[str, Batch]]:
+        """The batches to send now (each marked in flight until `done()`)."""
+        out = []
+        for host, buf in self._buffers.items():
+            while (
+                buf.events
+                and len(buf.in_flight) < self.max_in_flight
+                and (
+                    all_now or len(buf.events) >= self.batch_max or now - buf.since >= self.flush_s
+                )
+            ):
+                events, buf.events = buf.events[: self.batch_max], buf.events[self.batch_max :]
+                ids = {e.guild_id for e in events} if buf.lines else set()
+                lines = [ln for ln in buf.lines if ln.guild_id in ids]
+                buf.lines = (
+                    [ln for ln in buf.lines if ln.guild_id not in ids] if lines else buf.lines
+                )
+                buf.presence = (
+                    sum(type(e) is PresenceEvent for e in buf.events) if buf.presence else 0
+                )
+                seq = buf.next_seq
+                buf.next_seq += 1
+                buf.in_flight.add(seq)
+                floor = min(buf.in_flight)
+                out.append((host, Batch(self.name, seq, floor, buf.since, events, lines)))
+                self.queued -= len(events)
+                self.metrics.batch_sent(len(events))
+                # what stays keeps its arrival time: it has waited, it goes out next
+        return out
+
+    def has(self, host: str) -> bool:
+        buf = self._buffers.get(host)
+        return bool(buf and buf.events)
+
+    def take(self, host: str) -> list[tuple[Event, Line | None]]:
+        """Empty `host`'s buffer, returning its events with their lines (to offer again)."""
+        buf = self._buffers.pop(host, None)
+        if buf is None:
+            return []
+        self.queued -= len(buf.events)
+        lines = {(ln.guild_id, ln.at, ln.author_id): ln for ln in buf.lines}
+        return [
+            (e, lines.get((e.guild_id, e.at, getattr(e, "author_id", None)))) for e in buf.events
+        ]
+
+    def done(self, host: str, seq: int) -> None:
+        """The batch `seq` to `host` was applied (or failed for good)."""
+        buf = self._buffers.get(host)
+        if buf is not None and seq in buf.in_flight:
+            buf.in_flight.discard(seq)
+            self.metrics.batch_done()
+
+    def in_flight(self) -> int:
+        return sum(len(b.in_flight) for b in self._buffers.values())

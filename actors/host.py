@@ -1,0 +1,158 @@
+"""`GuildHost`: the Ray actor holding many guilds, a thin shell over `HostCore`.
+
+Async (many guilds' rounds at once), restarted by Ray when it dies (`max_restarts`), its calls
+retried (`max_task_retries`): on restart `__init__` runs again and reloads the host's guilds from
+the state store; the sequencer's `floor` keeps retried batches in order. Each host serves its own
+`/metrics` on a free port and reports it through `info()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import msgspec
+import ray
+
+from actions import OutgoingMessage
+from guildmind.config import Config
+from metrics import GuildmindMetrics, MetricsServer, new_registry, start_metrics_server
+
+from .assembly import action_registry, build_host_core
+from .clock import RuntimeClock
+from .ownership import Ownership
+from .store import open_store
+from .wire import Batch, BatchReply, Outbox
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "guildmind"
+
+
+def metrics_target(server: MetricsServer) -> str:
+    """`host:port` Prometheus can scrape (the node's address when bound to all interfaces)."""
+    try:
+        return server.target()
+    except ValueError:
+        return server.target(ray.util.get_node_ip_address())
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
+class GuildHost:
+    """Holds the guilds of some partitions (or one guild) and runs their rounds."""
+
+    def __init__(
+        self, name: str, config: Config, clock: dict, started_at: float, owns: Ownership
+    ) -> None:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        self.name, self.owns = name, owns
+        self._decode = msgspec.msgpack.Decoder(Batch).decode
+        registry = action_registry()
+        self.metrics = GuildmindMetrics(
+            new_registry(), actions=registry.names, moods=config.mood_book().names()
+        )
+        self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
+        self.store = open_store(config.state.url, data_dir=config.runtime.data_dir)
+        self.clock = RuntimeClock.from_dict(clock)
+        self.core = build_host_core(
+            name, config, store=self.store, clock=self.clock, started_at=started_at,
+            send=self._send, metrics=self.metrics, registry=registry,
+        )  # fmt: skip
+        self.loaded = self.core.load(owns)
+        self._gateways: dict[str, object] = {}
+        self._loops: list[asyncio.Task[None]] = []
+
+    def _ensure_loops(self) -> None:
+        if not self._loops:  # after a restart too: the first call starts them again
+            self._loops = [asyncio.create_task(f()) for f in (self._timers, self._upkeep)]
+
+    async def apply(self, data: bytes) -> tuple[int, bool, int]:
+        """Apply an encoded `Batch`; returns (events applied, was a repeat, events skipped)."""
+        self._ensure_loops()
+        try:
+            batch = self._decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            log.warning("%s: skipped a malformed batch: %s", self.name, e)
+            self.metrics.dropped("other", "malformed")
+            return 0, False, 1
+        reply: BatchReply = self.core.apply(batch)
+        return reply.applied, reply.duplicate, reply.malformed
+
+    async def info(self) -> dict:
+        """Who and where this host is, for the runtime's health checks and service discovery."""
+        self._ensure_loops()
+        ctx = ray.get_runtime_context()
+        return {
+            "name": self.name,
+            "pid": os.getpid(),
+            "node": ctx.get_node_id(),
+            "metrics": metrics_target(self.server),
+            "guilds": len(self.core.engine),
+            "loaded": self.loaded,
+            "rounds": len(self.core.tasks),
+        }
+
+    async def guild(self, guild_id: int) -> dict | None:
+        """One guild's mood, signals and last decision (status views, tests)."""
+        st = self.core.engine.state(guild_id)
+        if st is None:
+            return None
+        last = self.core.last_decision.get(guild_id)
+        return {
+            "mood": st.mood,
+            "last_action": st.last_action,
+            "last_action_at": st.last_action_at,
+            "messages_since_appearance": st.messages_since_appearance,
+            "signals": self.core.engine.signals(guild_id, at=self.clock.now()),
+            "last_decision": msgspec.to_builtins(last) if last else None,
+        }
+
+    async def flush(self) -> None:
+        """Write every dirty guild now."""
+        await self.core.flush(force=True)
+
+    async def stop(self) -> None:
+        """Finish rounds, write every dirty guild, stop serving metrics."""
+        for task in self._loops:
+            task.cancel()
+        if self.core.tasks:
+            await asyncio.wait(list(self.core.tasks), timeout=5)
+        await self.core.flush(force=True)
+        self.store.close()
+        self.server.close()
+
+    async def _send(self, gateway: str, messages: list[OutgoingMessage]) -> None:
+        handle = self._gateways.get(gateway)
+        try:
+            if handle is None:
+                handle = self._gateways[gateway] = ray.get_actor(gateway, namespace=NAMESPACE)
+            await handle.deliver.remote(Outbox(messages))
+        except Exception as e:
+            log.error("%s: could not hand messages to %s: %s", self.name, gateway, e)
+            for _ in messages:
+                self.metrics.send_failure("connection")
+
+    async def _timers(self) -> None:
+        core, clock = self.core, self.clock
+        while True:
+            now = clock.now()
+            due = core.next_timer()
+            if due is not None and due <= now:
+                core.fire_timers(now, limit=2_000)
+                await asyncio.sleep(0)  # let batches in between
+                continue
+            wait = 0.25 if due is None else min(0.25, clock.real_seconds(due - now))
+            await asyncio.sleep(max(wait, 0.002))
+
+    async def _upkeep(self) -> None:
+        beat = 0
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                await self.core.flush()
+                beat += 1
+                if beat % 10 == 0:
+                    self.core.housekeeping(self.clock.now())
+            except Exception:
+                log.exception("%s: upkeep failed; trying again", self.name)

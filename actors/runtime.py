@@ -1,0 +1,181 @@
+"""`Runtime`: starts (or joins) Ray, creates the directory, hosts and gateway, and watches them.
+
+    runtime = Runtime(config)
+    runtime.start()                  # a light local Ray, or the cluster at RAY_ADDRESS/--address
+    await runtime.watch(stop_event)  # health checks, restarts noticed, discovery kept current
+    runtime.stop()                   # the source stops, buffers drain, every guild is written
+
+The driver process also serves Prometheus' service discovery (`/sd`) and its own `/metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+
+import ray
+
+from guildmind.config import Config
+from metrics import DiscoveryServer, GuildmindMetrics, TargetDirectory, new_registry
+
+from .clock import RuntimeClock
+from .directory import Directory, host_name
+from .gateway import Gateway
+from .host import NAMESPACE, GuildHost
+from .ownership import Ownership
+from .partition import host_of_partition
+
+log = logging.getLogger(__name__)
+
+
+def init_ray(address: str = "") -> bool:
+    """Join `address`, or start a light local Ray; False when Ray was already up (left as is)."""
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=True)
+    else:
+        ray.init(
+            namespace=NAMESPACE, include_dashboard=False, object_store_memory=128 * 1024**2,
+            log_to_driver=True,
+        )  # fmt: skip
+    return True
+
+
+@dataclass
+class _Watched:
+    handle: object
+    role: str
+    pid: int | None = None
+    info: dict = field(default_factory=dict)
+
+
+class Runtime:
+    """One deployment of guildmind on Ray (a local one, or a cluster's)."""
+
+    def __init__(self, config: Config, *, prefix: str | None = None) -> None:
+        self.config = config
+        self.prefix = prefix if prefix is not None else f"gm-{uuid.uuid4().hex[:6]}-"
+        self.clock = RuntimeClock(config.runtime.speed)
+        self.started_at = self.clock.now()
+        self.metrics = GuildmindMetrics(new_registry(), moods=config.mood_book().names())
+        self.targets = TargetDirectory()
+        self.discovery: DiscoveryServer | None = None
+        self.hosts: dict[str, _Watched] = {}
+        self.gateway: object | None = None
+        self.directory: object | None = None
+        self._owns_ray = False
+
+    # start --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._owns_ray = init_ray(self.config.runtime.address)
+        cfg = self.config
+        n = cfg.runtime.hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        clock = self.clock.to_dict()
+        directory_name = f"{self.prefix}directory"
+        self.directory = Directory.options(name=directory_name, namespace=NAMESPACE).remote(
+            self.prefix, cfg, clock, self.started_at, n
+        )
+        if cfg.runtime.placement == "sharded":
+            mine: list[set[int]] = [set() for _ in range(n)]
+            for p in range(cfg.runtime.partitions):
+                mine[host_of_partition(p, n)].add(p)
+            for i in range(n):
+                name = host_name(self.prefix, i)
+                handle = GuildHost.options(
+                    name=name, namespace=NAMESPACE, scheduling_strategy="SPREAD"
+                ).remote(
+                    name, cfg, clock, self.started_at,
+                    Ownership(cfg.runtime.partitions, frozenset(mine[i])),
+                )  # fmt: skip
+                self.hosts[name] = _Watched(handle, "host")
+                self.metrics.host_seen(name)
+            for w in self.hosts.values():
+                self._seen(w, ray.get(w.handle.info.remote()))
+        self.gateway = Gateway.options(name=f"{self.prefix}gateway-0", namespace=NAMESPACE).remote(
+            f"{self.prefix}gateway-0", cfg, clock, directory_name
+        )
+        gw = ray.get(self.gateway.start.remote())
+        self.targets.add(gw["name"], gw["metrics"], role="gateway")
+        self.discovery = DiscoveryServer(
+            self.targets, self.metrics.registry, host=cfg.metrics.host, port=cfg.metrics.port
+        )
+        self.discovery.start()
+        if cfg.runtime.placement == "dedicated":
+            self._watch_dedicated()
+
+    def _seen(self, w: _Watched, info: dict) -> None:
+        if w.pid is not None and info["pid"] != w.pid:
+            log.warning("%s restarted (pid %s → %s)", info["name"], w.pid, info["pid"])
+            self.metrics.host_restart(info["name"])
+        w.pid, w.info = info["pid"], info
+        self.targets.add(info["name"], info["metrics"], role=w.role)
+
+    def _watch_dedicated(self) -> None:
+        for name in ray.get(self.directory.dedicated.remote()):
+            if name not in self.hosts:
+                self.hosts[name] = _Watched(ray.get_actor(name, namespace=NAMESPACE), "host")
+                self.metrics.host_seen(name)
+        for w in self.hosts.values():
+            self._seen(w, ray.get(w.handle.info.remote()))
+
+    # running ------------------------------------------------------------------------------
+    async def check(self, timeout_s: float = 10.0) -> None:
+        """Ask every host who it is: notice restarts, keep service discovery current."""
+        for name, w in list(self.hosts.items()):
+            try:
+                info = await asyncio.wait_for(w.handle.info.remote(), timeout_s)
+            except Exception as e:
+                log.warning("%s is not answering (%s); Ray restarts it", name, type(e).__name__)
+                self.targets.remove(name)
+                continue
+            self._seen(w, info)
+
+    async def watch(self, stop: asyncio.Event, every_s: float = 2.0) -> None:
+        """Health checks until `stop` is set."""
+        while not stop.is_set():
+            await self.check()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    async def stats(self) -> dict:
+        return await self.gateway.stats.remote()
+
+    async def guild(self, guild_id: int) -> dict | None:
+        """A guild's state, from whichever host holds it."""
+        for w in self.hosts.values():
+            found = await w.handle.guild.remote(guild_id)
+            if found is not None:
+                return found
+        return None
+
+    # stop ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop the source, drain the buffers, write every guild, stop the actors."""
+        if self.gateway is not None:
+            _quietly(self.gateway.stop.remote())
+        _quietly(*(w.handle.stop.remote() for w in self.hosts.values()))
+        if self.directory is not None:
+            _quietly(self.directory.stop.remote())
+        for handle in [self.gateway, self.directory, *(w.handle for w in self.hosts.values())]:
+            if handle is not None:
+                ray.kill(handle, no_restart=True)
+        self.hosts.clear()
+        self.gateway = self.directory = None
+        if self.discovery is not None:
+            self.discovery.close()
+            self.discovery = None
+        if self._owns_ray:
+            ray.shutdown()
+
+
+def _quietly(*refs) -> None:
+    try:
+        ray.get(list(refs), timeout=30)
+    except Exception as e:
+        log.warning("stopping: %s", e)

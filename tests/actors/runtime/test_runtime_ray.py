@@ -1,0 +1,201 @@
+"""The runtime on a real (session-wide) Ray: routing, ordering, placement, restarts, overload."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+import pytest
+import ray
+
+from actors.host import NAMESPACE
+from actors.runtime import Runtime
+from actors.wire import Batch
+from engine import MessageEvent
+from guildmind.config import parse_config
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def config(
+    tmp_path: Path, extra: str = "", *, store: str | None = None, guilds: int = 40,
+    placement: str = "sharded",
+):  # fmt: skip
+    return parse_config(
+        f"""
+[runtime]
+placement = "{placement}"
+speed = 60
+hosts = 2
+data_dir = "{tmp_path}"
+[state]
+url = "{store or "sqlite:"}"
+write_behind_s = 0.5
+[metrics]
+port = 0
+[defaults]
+quiet_hours = false
+[source.synthetic]
+guilds = {guilds}
+rate = 15
+seed = 3
+"""
+        + extra,
+        env={},
+    )
+
+
+async def until(predicate, timeout: float = 30.0, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(every)
+    raise AssertionError(f"not true within {timeout}s")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path):
+    rt = Runtime(config(tmp_path))
+    rt.start()
+    yield rt
+    rt.stop()
+
+
+async def test_events_flow_through_gateway_and_hosts_and_the_bot_speaks(runtime) -> None:
+    stats = await until(
+        lambda: _stats_when(runtime, lambda s: s["applied"] > 300 and s["delivered"] > 3)
+    )
+    assert stats["dropped"] == {} and stats["malformed"] == 0
+    infos = [await w.handle.info.remote() for w in runtime.hosts.values()]
+    assert all(i["guilds"] > 0 for i in infos)  # guilds spread over both hosts
+    assert sum(i["guilds"] for i in infos) <= 40
+    sent = await runtime.gateway.sent.remote()
+    actions = {s.message.action for s in sent}
+    assert actions & {"reply", "join_conversation", "fomo_response", "engage_user"}
+    # service discovery lists the driver, the gateway and both hosts
+    roles = sorted(t.role for t in runtime.targets.targets())
+    assert roles == ["driver", "gateway", "host", "host"]
+
+
+async def _stats_when(runtime, ok):
+    s = await runtime.stats()
+    return s if ok(s) else None
+
+
+async def test_each_guilds_events_apply_in_order_even_when_batches_arrive_out_of_order(
+    runtime,
+) -> None:
+    host = next(iter(runtime.hosts.values())).handle
+    gid = 4242
+    base = runtime.clock.now()
+    batches = [
+        Batch("probe", seq, 0, time.time(), [MessageEvent(gid, 7, 1, base + seq)])
+        for seq in range(6)
+    ]
+    for seq in (3, 1, 0, 5, 2, 4, 2):  # scrambled, and one repeat
+        await host.apply.remote(msgspec.msgpack.encode(batches[seq]))
+    guild = await host.guild.remote(gid)
+    assert guild["messages_since_appearance"] == 6  # the repeat was ignored
+    assert guild["signals"]["messages_hour"] == 6
+
+
+async def test_a_malformed_batch_is_counted_and_the_host_goes_on(runtime) -> None:
+    host = next(iter(runtime.hosts.values())).handle
+    assert await host.apply.remote(b"\x93\x01garbage") == (0, False, 1)
+    nan = Batch("probe2", 0, 0, time.time(), [MessageEvent(99, 7, 1, float("nan"))])
+    assert await host.apply.remote(msgspec.msgpack.encode(nan)) == (0, False, 1)
+    good = Batch("probe2", 1, 0, time.time(), [MessageEvent(99, 7, 1, runtime.clock.now())])
+    assert await host.apply.remote(msgspec.msgpack.encode(good)) == (1, False, 0)
+
+
+async def test_dedicated_placement_gives_every_guild_its_own_actor(tmp_path: Path) -> None:
+    rt = Runtime(config(tmp_path, guilds=4, placement="dedicated"))
+    rt.start()
+    try:
+        assert len(rt.hosts) == 4
+        stats = await until(lambda: _stats_when(rt, lambda s: s["applied"] > 20))
+        assert stats["dropped"] == {}
+        infos = [await w.handle.info.remote() for w in rt.hosts.values()]
+        assert [i["guilds"] for i in infos] == [1, 1, 1, 1]
+        assert len({i["pid"] for i in infos}) == 4  # four processes
+    finally:
+        rt.stop()
+
+
+async def test_a_killed_host_restarts_with_its_guilds_and_never_posts_twice(
+    tmp_path: Path, redis_url: str
+) -> None:
+    rt = Runtime(config(tmp_path, store=redis_url, guilds=30))
+    rt.start()
+    try:
+        await until(lambda: _stats_when(rt, lambda s: s["delivered"] >= 5))
+        name, watched = next(iter(rt.hosts.items()))
+        before = await watched.handle.info.remote()
+        await asyncio.sleep(1.5)  # past the write-behind window
+        ray.kill(watched.handle, no_restart=False)
+        after = await until(lambda: _restarted(watched.handle, before["pid"]), timeout=60)
+        assert after["loaded"] > 0  # its guilds came back from Redis
+        await rt.check()
+        assert (
+            rt.metrics.registry.get_sample_value("guildmind_host_restarts_total", {"host": name})
+            == 1
+        )
+        n = (await rt.stats())["applied"]
+        await until(lambda: _stats_when(rt, lambda s: s["applied"] > n + 200))
+        stats = await rt.stats()
+        assert stats["host_errors"] == 0  # retried by Ray, not lost
+        sent = await rt.gateway.sent.remote()
+        last: dict[tuple[int, str], float] = defaultdict(lambda: -1e18)
+        for s in sent:  # no autonomous message twice: never two within the 30 s gate
+            if s.message.action != "reply":
+                key = (s.message.guild_id, "auto")
+                assert s.at - last[key] >= 29.0, s
+                last[key] = s.at
+    finally:
+        rt.stop()
+
+
+async def _restarted(handle, old_pid):
+    try:
+        info = await asyncio.wait_for(handle.info.remote(), 5)
+    except Exception:
+        return None
+    return info if info["pid"] != old_pid else None
+
+
+async def test_overload_sheds_presence_first_counts_drops_and_recovers(tmp_path: Path) -> None:
+    extra = "[gateway]\nbatch_max = 32\nmax_in_flight = 1\nqueue_max = 2000\n"
+    rt = Runtime(config(tmp_path, extra, store="memory:", guilds=200))
+    rt.start()
+    try:
+        await asyncio.sleep(1)
+        await rt.gateway.set_load.remote(400)  # each event 400 times: far past capacity
+        peak = 0
+        for _ in range(20):  # 10 s of overload
+            await asyncio.sleep(0.5)
+            s = await rt.stats()
+            peak = max(peak, s["queued"])
+        dropped = s["dropped"]
+        assert peak <= 2000  # the buffer is bounded, whatever comes in
+        assert sum(dropped.values()) > 0
+        assert dropped.get("presence:overload", 0) > 0
+        await rt.gateway.set_load.remote(1)
+        s = await until(lambda: _stats_when(rt, lambda s: s["queued"] < 100), timeout=30)
+        # latency recovers: a fresh event reaches its host within a fraction of a second
+        host = next(iter(rt.hosts.values())).handle
+        t0 = time.monotonic()
+        probe = Batch("probe3", 0, 0, time.time(), [MessageEvent(7, 7, 1, rt.clock.now())])
+        assert (await host.apply.remote(msgspec.msgpack.encode(probe)))[0] == 1
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        rt.stop()
+
+
+def test_actors_are_named_in_the_guildmind_namespace(runtime) -> None:
+    name = next(iter(runtime.hosts))
+    assert ray.get_actor(name, namespace=NAMESPACE) is not None

@@ -1,0 +1,24 @@
+"""Suite-wide fixtures: one Ray for the whole session, started only if a test asks for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """A light local Ray (2 CPUs, no dashboard, small object store) shared by every Ray test."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+
+    from actors.host import NAMESPACE
+
+    ray.init(
+        num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2,
+        namespace=NAMESPACE, log_to_driver=False, configure_logging=False,
+    )  # fmt: skip
+    yield
+    ray.shutdown()
