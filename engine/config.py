@@ -37,6 +37,7 @@ class RuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     # engage_user
     engage_activity_window_s: float = 600.0
     engage_cooldown_s: float = 1800.0
+    engage_max_momentum: float = 0.5  # not into a busy conversation: that would interrupt it
     # fomo_response
     fomo_messages: int = 25
     fomo_sociability_pivot: float = 0.5  # below it the threshold grows …
@@ -52,7 +53,12 @@ class RuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     share_min_curiosity: float = 0.7
 
     def __post_init__(self) -> None:
-        unit = {"join_momentum_factor", "fomo_sociability_pivot", "fomo_min_momentum"}
+        unit = {
+            "join_momentum_factor",
+            "fomo_sociability_pivot",
+            "fomo_min_momentum",
+            "engage_max_momentum",
+        }
         for field in self.__struct_fields__:
             value = getattr(self, field)
             if field in unit or field == "share_min_curiosity":

@@ -12,7 +12,7 @@ import logging
 import math
 import random
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .config import GuildSettings, RuleConfig
 from .decision import Decision
@@ -364,8 +364,9 @@ class AutonomousEngine:
         if when is not None and quiet is not None:
             local = datetime.fromtimestamp(when, st.settings.zone())
             minute = local.hour * 60 + local.minute
-            if quiet.contains(minute):
-                when += quiet.minutes_left(minute) * 60 - local.second - local.microsecond / 1e6
+            if quiet.contains(minute):  # the exact end, in whole seconds: no rounding short of it
+                start = local.replace(second=0, microsecond=0)
+                when = (start + timedelta(minutes=quiet.minutes_left(minute))).timestamp()
         return when
 
     def signals(self, guild_id: int, *, at: float | None = None) -> dict[str, float] | None:

@@ -184,6 +184,8 @@ class Check:
             return self.no("engage: activity started {:ago} ago", age)
         if self.since_action <= cfg.engage_cooldown_s:
             return self.no("engage: last action {:ago} ago", self.since_action)
+        if self.momentum >= cfg.engage_max_momentum:
+            return self.no("engage: the chat is busy (momentum {:.2f})", self.momentum)
         ok, value = self.roll(p.sociability)
         if not ok:
             return self.no("engage: roll {:.2f} ≥ sociability {:.2f}", value, p.sociability)

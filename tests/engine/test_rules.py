@@ -73,6 +73,16 @@ class TestEngageUser:
         engine = self.setup(roll=roll)
         assert (engine.should_take_action(G, at=NOW) == "engage_user") is fires
 
+    @pytest.mark.parametrize(("recent", "fires"), [(9, True), (10, False)])
+    def test_never_into_a_busy_conversation(self, recent: int, fires: bool) -> None:
+        engine = self.setup(roll=0.999 if not fires else 0.0)
+        engine.rules = RuleConfig(join_momentum_factor=1.0)  # keep join out of the way
+        talk(engine, recent, start=NOW - 30, every=1)
+        d = engine.decide(G, at=NOW)
+        assert (d.action == "engage_user") is fires
+        if not fires:
+            assert "engage: the chat is busy (momentum 0.50)" in d.reason
+
     def test_an_engaged_activity_is_not_engaged_twice_but_a_new_one_is(self) -> None:
         engine = self.setup()
         engine.record_action(G, "engage_user", at=NOW)
