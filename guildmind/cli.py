@@ -29,6 +29,12 @@ def _simulate(args: argparse.Namespace) -> int:
     return simulate.run(cfg, args.out)
 
 
+def _run(args: argparse.Namespace) -> int:
+    from . import run
+
+    return run.main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="guildmind", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -51,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet-fraction", type=float, default=0.5, help="guilds with quiet hours")
     p.add_argument("--rotate-moods", action="store_true", help="a new mood every hour")
     p.set_defaults(func=_simulate)
+    p = sub.add_parser("run", help="the runtime on Ray until Ctrl-C (synthetic, emulator, discord)")
+    from .run import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_run)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     return args.func(args)

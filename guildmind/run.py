@@ -1,0 +1,89 @@
+"""`guildmind run`: the runtime until Ctrl-C or SIGTERM, with a status line now and then."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+
+import msgspec
+
+from .config import Config, ConfigError, load_config
+
+
+def configure(args) -> Config:
+    """The configuration file, with the command line's overrides applied."""
+    cfg = load_config(args.config)
+    runtime, source = cfg.runtime, cfg.source
+    if args.address:
+        runtime = msgspec.structs.replace(runtime, address=args.address)
+    if args.speed is not None:
+        runtime = msgspec.structs.replace(runtime, speed=args.speed)
+    if args.hosts is not None:
+        runtime = msgspec.structs.replace(runtime, hosts=args.hosts)
+    if args.source:
+        source = msgspec.structs.replace(source, kind=args.source)
+    synthetic = source.synthetic
+    if args.guilds is not None:
+        synthetic = msgspec.structs.replace(synthetic, guilds=args.guilds)
+    if args.rate is not None:
+        synthetic = msgspec.structs.replace(synthetic, rate=args.rate)
+    source = msgspec.structs.replace(source, synthetic=synthetic)
+    return msgspec.structs.replace(cfg, runtime=runtime, source=source)
+
+
+async def serve(cfg: Config, *, duration: float | None, report_s: float = 5.0) -> None:
+    from actors.runtime import Runtime
+
+    runtime = Runtime(cfg)
+    print(f"guildmind: starting ({cfg.source.kind} source, {cfg.runtime.placement} placement)")
+    runtime.start()
+    assert runtime.discovery is not None
+    print(f"guildmind: {len(runtime.hosts)} hosts; Prometheus discovery at {runtime.discovery.url}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    watcher = asyncio.create_task(runtime.watch(stop))
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            with_timeout = report_s if duration is None else min(report_s, duration)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), with_timeout)
+            s = await runtime.stats()
+            dropped = sum(s["dropped"].values())
+            print(
+                f"  events {s['applied']:,} applied, {s['queued']:,} queued, {dropped:,} dropped"
+                f" · messages sent {s['delivered']:,} (failed {s['failed']:,})"
+            )
+            if duration is not None and time.monotonic() - started >= duration:
+                stop.set()
+    finally:
+        print("guildmind: stopping: draining buffers and writing every guild …")
+        watcher.cancel()
+        runtime.stop()
+        print("guildmind: stopped")
+
+
+def main(args) -> int:
+    try:
+        cfg = configure(args)
+    except ConfigError as e:
+        print(f"guildmind: {e}", file=sys.stderr)
+        return 2
+    asyncio.run(serve(cfg, duration=args.duration))
+    return 0
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", help="guildmind.toml (default: every default)")
+    p.add_argument("--source", choices=("synthetic", "emulator", "discord"))
+    p.add_argument("--address", help="a Ray cluster to join (default: RAY_ADDRESS, else local)")
+    p.add_argument("--speed", type=float, help="runtime clock speed (tests and demos only)")
+    p.add_argument("--hosts", type=int, help="guild hosts (default: the cluster's CPUs)")
+    p.add_argument("--guilds", type=int, help="synthetic guilds")
+    p.add_argument("--rate", type=float, help="synthetic events per second, all guilds")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
