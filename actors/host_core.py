@@ -105,6 +105,7 @@ class HostCore:
         self._timer_of: dict[int, float] = {}  # guild → its one live timer
         self.last_decision: dict[int, Decision] = {}  # per guild, the last one that acted
         self.mood_counts: dict[str, int] = {}
+        self._judge_seen = (0, 0)  # the modifier's (judged, cache_hits) already exported
         metrics.set_guild_source(lambda: self.mood_counts)
 
     # loading ------------------------------------------------------------------------------
@@ -150,6 +151,7 @@ class HostCore:
         mentions: list[MessageEvent] = []
         quiet: dict[str, int] = {}  # decisions to stay quiet, by mood (counted once per batch)
         applied = malformed = 0
+        decide_s = 0.0
         for ev in batch.events:
             gid = ev.guild_id
             try:
@@ -169,9 +171,11 @@ class HostCore:
                     mentions.append(ev)
                     continue
                 if counted and gid not in self.in_round:  # its round will record what it did
+                    t0 = time.perf_counter()
                     d = engine.check(gid, at=ev.at, triggered_by_message=True)
+                    decide_s = time.perf_counter() - t0
                     if d is not None:
-                        self._decided(d, batch.sent_at)
+                        self._decided(d, batch.sent_at, decide_s)
                     else:
                         mood = engine.state(gid).mood  # type: ignore[union-attr]
                         quiet[mood] = quiet.get(mood, 0) + 1
@@ -186,6 +190,8 @@ class HostCore:
             self._start_round(ev.guild_id, None, self._line_for(ev))
         for mood, n in quiet.items():
             metrics.decision(None, mood, "message", n=n)
+        if quiet:  # one sample of the quiet checks per batch: a histogram call per event is not
+            metrics.decide_seconds.observe(decide_s)  # worth it (the last check is as good as any)
         metrics.event_to_decision_seconds.observe(max(0.0, time.time() - batch.sent_at))
         return applied, malformed
 
@@ -194,9 +200,9 @@ class HostCore:
         return line or Line(ev.guild_id, ev.channel_id, 0, ev.author_id, "", "", ev.at, True)
 
     # decisions and rounds -----------------------------------------------------------------
-    def _decided(self, d: Decision, sent_at: float | None) -> None:
+    def _decided(self, d: Decision, sent_at: float | None, decide_s: float | None = None) -> None:
         latency = None if sent_at is None else max(0.0, time.time() - sent_at)
-        self.metrics.decision(d.action, d.mood, d.trigger, latency_s=latency)
+        self.metrics.decision(d.action, d.mood, d.trigger, decide_s=decide_s, latency_s=latency)
         self._start_round(d.guild_id, d, None)
 
     def _start_round(self, gid: int, d: Decision | None, line: Line | None) -> None:
@@ -236,6 +242,7 @@ class HostCore:
         )  # fmt: skip
         report = await self.modifier.activate(ctx)
         self.metrics.activations(report)
+        self._count_judge()
         name = await self.planner.plan(ctx, report)
         if name is None:
             return "silent"
@@ -266,6 +273,13 @@ class HostCore:
         self.metrics.state_saves(saved=1)
         await self.send(self.owner.get(gid, ""), out)
         return "sent"
+
+    def _count_judge(self) -> None:
+        # The modifier's judge counters are shared by every round; export what is new since the
+        # last look (no await in between, so concurrent rounds never count a verdict twice).
+        stats, (llm, cache) = self.modifier.judge_stats, self._judge_seen
+        self._judge_seen = (stats.judged, stats.cache_hits)
+        self.metrics.judge_verdicts(llm=stats.judged - llm, cache=stats.cache_hits - cache)
 
     def _count_words(self, action: str, written: Written | None, seconds: float) -> None:
         if written is None or written.llm_outcome == "none":
@@ -320,9 +334,10 @@ class HostCore:
             if self.rotation_s and self._next_rotation(gid, when - 1e-6) <= now:
                 self._rotate(gid, when)
             if gid not in self.in_round:
+                t0 = time.perf_counter()
                 d = self.engine.check(gid, at=now)
                 if d is not None:
-                    self._decided(d, None)
+                    self._decided(d, None, time.perf_counter() - t0)
                     continue  # the round reschedules
                 self.metrics.decision(None, self.engine.state(gid).mood, "timer")  # type: ignore[union-attr]
             self._schedule(gid, now)
