@@ -114,7 +114,10 @@ class QuietHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class GuildSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """What a guild's admins may change: where the bot speaks, its time zone, quiet hours, pause."""
 
-    channels: frozenset[int] = frozenset()  # autonomous channels; empty: every channel counts
+    channels: frozenset[int] = frozenset()  # autonomous channels; empty: see default_channel
+    # where the bot lives when no channel is configured (the gateway tells: the guild's system
+    # channel, else the first it may write in); 0 with no channels: every channel counts
+    default_channel: int = 0
     timezone: str = "UTC"
     quiet_hours: QuietHours | None = None
     paused: bool = False
@@ -126,6 +129,12 @@ class GuildSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
             raise ValueError(
                 f"timezone {self.timezone!r} is not a known IANA time zone (like 'Europe/Paris')"
             ) from None
+
+    def counted(self) -> frozenset[int]:
+        """The channels whose messages count (empty: all of them)."""
+        if self.channels or not self.default_channel:
+            return self.channels
+        return frozenset((self.default_channel,))
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)  # ZoneInfo caches instances by key

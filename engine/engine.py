@@ -135,8 +135,13 @@ class AutonomousEngine:
         channel_id: int | None,
         author_id: int | None,
     ) -> bool:
-        channels = st.settings.channels
-        if author_is_bot or (channels and channel_id not in channels):
+        settings = st.settings
+        if author_is_bot:
+            return False
+        if settings.channels:
+            if channel_id not in settings.channels:
+                return False
+        elif settings.default_channel and channel_id != settings.default_channel:
             return False
         st.add_message(at, author_id, channel_id)
         return True

@@ -228,6 +228,20 @@ def test_other_channels_and_bots_do_not_count() -> None:
     assert engine.signals(G, at=NOW)["messages_hour"] == 1
 
 
+def test_with_no_channel_configured_only_the_default_channel_counts() -> None:
+    from engine import GuildSettings
+
+    engine = make_engine()
+    engine.configure(G, GuildSettings(default_channel=3))
+    assert engine.track_message(G, at=NOW, channel_id=3, author_id=5)
+    assert not engine.track_message(G, at=NOW, channel_id=2, author_id=5)
+    engine.configure(G, GuildSettings(channels=frozenset({2}), default_channel=3))
+    assert engine.track_message(G, at=NOW, channel_id=2, author_id=5)  # configured ones win
+    assert not engine.track_message(G, at=NOW, channel_id=3, author_id=5)
+    assert GuildSettings(default_channel=3).counted() == frozenset({3})
+    assert GuildSettings().counted() == frozenset()
+
+
 def test_the_bot_stops_talking_into_a_room_that_never_answers() -> None:
     engine = make_engine(roll=0.0)
     engine.update_mood(G, "bubbly", at=T0)
