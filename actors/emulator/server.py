@@ -185,6 +185,11 @@ class Emulator:
         self._anchor = (self.now(), time.monotonic())
         self._speed = value
 
+    def use_clock(self, clock: Callable[[], float], speed: float) -> None:
+        """Follow another clock (the runtime's) running ``speed`` times faster than real time."""
+        self.speed = speed
+        self._external_clock = clock
+
     def now(self) -> float:
         """Emulated time in epoch seconds."""
         if self._external_clock is not None:
