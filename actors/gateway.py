@@ -9,6 +9,7 @@ source. Which host holds a guild comes from the `Directory`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 
@@ -22,9 +23,9 @@ from metrics import GuildmindMetrics, new_registry, start_metrics_server
 from .clock import RuntimeClock
 from .directory import Directory
 from .gateway_core import GatewayCore
-from .host import NAMESPACE, metrics_target
+from .host import NAMESPACE, metrics_target, rss_bytes
 from .partition import partition_of
-from .sources import Source, SyntheticSource
+from .sources import Said, Source, SyntheticSource
 from .synthetic import SyntheticTraffic
 from .wire import Line, Outbox
 
@@ -63,6 +64,11 @@ class Gateway:
         self.directory = ray.get_actor(directory, namespace=NAMESPACE)
         self.dedicated = config.runtime.placement == "dedicated"
         self.source = make_source(config, self.clock)
+        attach = getattr(self.source, "attach", None)
+        if attach is not None:  # sources that talk to hosts (default channels, slash commands)
+            attach(self.call_host, self.metrics)
+        self.said: collections.deque[Said] = collections.deque(maxlen=1_000)
+        self._said_total = 0
         self._table: list[str] = []
         self._placed: dict[int, str] = {}
         self._hosts: dict[str, object] = {}
@@ -146,6 +152,31 @@ class Gateway:
             else:
                 self.failed += 1
                 self.metrics.send_failure(reason)
+            self.said.append(Said(self.clock.now(), message, outbox.reason, reason))
+            self._said_total += 1
+
+    async def said_since(self, cursor: int = 0) -> tuple[int, list[Said]]:
+        """What the bot said (or failed to) after `cursor`, with why; and the next cursor.
+
+        In memory only, the last 1,000 (for the demo's console)."""
+        first = self._said_total - len(self.said)  # the number of said[0]
+        return self._said_total, list(self.said)[max(0, cursor - first) :]
+
+    async def call_host(self, guild_id: int, method: str, *args):
+        """`method(guild_id, *args)` on the host that holds the guild; its answer."""
+        host = self._route(guild_id)
+        if host == PENDING:
+            self._placed.update(await self.directory.place.remote([guild_id]))
+            host = self._placed[guild_id]
+        handle = self._hosts.get(host)
+        if handle is None:
+            handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
+        return await getattr(handle, method).remote(guild_id, *args)
+
+    async def source_status(self) -> dict:
+        """Whether the source is connected, and its fatal error (a sentence) if it stopped."""
+        status = getattr(self.source, "status", None)
+        return status() if status is not None else {"ready": True, "error": None}
 
     async def stats(self) -> dict:
         """Counters for the console, the load test and the tests."""
@@ -157,6 +188,7 @@ class Gateway:
             "failed": self.failed,
             "host_errors": self.host_errors,
             "applied": self.applied,
+            "rss": rss_bytes(),
             "malformed": self.malformed,
             **self.source.stats(),
         }

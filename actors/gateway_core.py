@@ -110,33 +110,43 @@ class GatewayCore:
 
     def due_batches(self, now: float, *, all_now: bool = False) -> list[tuple[str, Batch]]:
         """The batches to send now (each marked in flight until `done()`)."""
-        out = []
+        out: list[tuple[str, Batch]] = []
         for host, buf in self._buffers.items():
-            while (
-                buf.events
-                and len(buf.in_flight) < self.max_in_flight
-                and (
-                    all_now or len(buf.events) >= self.batch_max or now - buf.since >= self.flush_s
-                )
+            events = buf.events
+            if not events or not (
+                all_now or len(events) >= self.batch_max or now - buf.since >= self.flush_s
             ):
-                events, buf.events = buf.events[: self.batch_max], buf.events[self.batch_max :]
-                ids = {e.guild_id for e in events} if buf.lines else set()
-                lines = [ln for ln in buf.lines if ln.guild_id in ids]
-                buf.lines = (
-                    [ln for ln in buf.lines if ln.guild_id not in ids] if lines else buf.lines
-                )
-                buf.presence = (
-                    sum(type(e) is PresenceEvent for e in buf.events) if buf.presence else 0
-                )
+                continue
+            cut = 0
+            while cut < len(events) and len(buf.in_flight) < self.max_in_flight:
+                if len(events) - cut < self.batch_max and not (all_now or cut == 0):
+                    break  # a partial batch only when it is the buffer's first or all must go
+                chunk = events[cut : cut + self.batch_max]
+                cut += len(chunk)
+                lines = self._lines_for(buf, chunk)
                 seq = buf.next_seq
                 buf.next_seq += 1
                 buf.in_flight.add(seq)
-                floor = min(buf.in_flight)
-                out.append((host, Batch(self.name, seq, floor, buf.since, events, lines)))
-                self.queued -= len(events)
-                self.metrics.batch_sent(len(events))
-                # what stays keeps its arrival time: it has waited, it goes out next
+                out.append(
+                    (host, Batch(self.name, seq, min(buf.in_flight), buf.since, chunk, lines))
+                )
+                self.metrics.batch_sent(len(chunk))
+            if cut:
+                buf.events = events[cut:]  # what stays keeps its arrival time: it goes out next
+                self.queued -= cut
+                if buf.presence:
+                    buf.presence = sum(type(e) is PresenceEvent for e in buf.events)
         return out
+
+    @staticmethod
+    def _lines_for(buf: _Buffer, chunk: list[Event]) -> list[Line]:
+        if not buf.lines:
+            return []
+        ids = {e.guild_id for e in chunk}
+        lines = [ln for ln in buf.lines if ln.guild_id in ids]
+        if lines:
+            buf.lines = [ln for ln in buf.lines if ln.guild_id not in ids]
+        return lines
 
     def has(self, host: str) -> bool:
         buf = self._buffers.get(host)

@@ -19,6 +19,7 @@ from actions import OutgoingMessage
 from guildmind.config import Config
 from metrics import GuildmindMetrics, MetricsServer, new_registry, start_metrics_server
 
+from . import host_admin
 from .assembly import action_registry, build_host_core
 from .clock import RuntimeClock
 from .ownership import Ownership
@@ -28,6 +29,15 @@ from .wire import Batch, BatchReply, Outbox
 log = logging.getLogger(__name__)
 
 NAMESPACE = "guildmind"
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (Linux), 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
 
 
 def metrics_target(server: MetricsServer) -> str:
@@ -91,6 +101,7 @@ class GuildHost:
             "guilds": len(self.core.engine),
             "loaded": self.loaded,
             "rounds": len(self.core.tasks),
+            "rss": rss_bytes(),
         }
 
     async def guild(self, guild_id: int) -> dict | None:
@@ -107,6 +118,45 @@ class GuildHost:
             "signals": self.core.engine.signals(guild_id, at=self.clock.now()),
             "last_decision": msgspec.to_builtins(last) if last else None,
         }
+
+    async def load_report(self, reset: bool = False) -> dict:
+        """For the load test: latency samples, decision counts, resident memory."""
+        samples = list(self.core.latencies)
+        if reset:
+            self.core.latencies.clear()
+        decisions = {
+            (s.labels["action"], s.labels["mood"], s.labels["trigger"]): s.value
+            for family in self.metrics.decisions_total.collect()
+            for s in family.samples
+            if s.name.endswith("_total") and s.value
+        }
+        return {"latencies": samples, "decisions": decisions, "rss": rss_bytes()}
+
+    # what guild admins change (slash commands) and the gateway tells -------------------------
+    async def status(self, guild_id: int) -> dict | None:
+        """Mood, settings, signals and last decision (with its reason), or None if unknown."""
+        return host_admin.status(self.core, guild_id)
+
+    async def set_default_channel(self, guild_id: int, channel_id: int) -> list[int]:
+        """The guild's default channel (used when none is configured); the channels that count."""
+        self._ensure_loops()
+        return await host_admin.set_default_channel(self.core, guild_id, channel_id)
+
+    async def set_mood(self, guild_id: int, mood: str) -> dict:
+        """Set a guild's mood (persisted); the new status, or {"error": sentence}."""
+        self._ensure_loops()
+        try:
+            return await host_admin.set_mood(self.core, guild_id, mood)
+        except ValueError as e:
+            return {"error": str(e)}
+
+    async def configure(self, guild_id: int, changes: dict) -> dict:
+        """Change a guild's settings (persisted); the new status, or {"error": sentence}."""
+        self._ensure_loops()
+        try:
+            return await host_admin.configure(self.core, guild_id, changes)
+        except ValueError as e:
+            return {"error": str(e)}
 
     async def flush(self) -> None:
         """Write every dirty guild now."""
@@ -127,7 +177,8 @@ class GuildHost:
         try:
             if handle is None:
                 handle = self._gateways[gateway] = ray.get_actor(gateway, namespace=NAMESPACE)
-            await handle.deliver.remote(Outbox(messages))
+            last = self.core.last_decision.get(messages[0].guild_id) if messages else None
+            await handle.deliver.remote(Outbox(messages, last.reason if last else ""))
         except Exception as e:
             log.error("%s: could not hand messages to %s: %s", self.name, gateway, e)
             for _ in messages:

@@ -14,6 +14,7 @@ import heapq
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -100,12 +101,17 @@ class HostCore:
         self.write_behind = WriteBehind(write_behind_s)
         self.owner: dict[int, str] = {}  # guild → the gateway its messages go back through
         self.in_round: set[int] = set()
+        self._outgoing: list[tuple[int, list[OutgoingMessage]]] = []
+        self._committer: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self._timers: list[tuple[float, int]] = []  # (when, guild): the earliest is next
         self._timer_of: dict[int, float] = {}  # guild → its one live timer
         self.last_decision: dict[int, Decision] = {}  # per guild, the last one that acted
         self.mood_counts: dict[str, int] = {}
         self._judge_seen = (0, 0)  # the modifier's (judged, cache_hits) already exported
+        # (seconds from the oldest event's arrival at the gateway to its batch decided, events):
+        # the load test's latency percentiles, weighted by events; bounded
+        self.latencies: deque[tuple[float, int]] = deque(maxlen=200_000)
         metrics.set_guild_source(lambda: self.mood_counts)
 
     # loading ------------------------------------------------------------------------------
@@ -168,7 +174,8 @@ class HostCore:
             owner[gid] = batch.gateway
             if type(ev) is MessageEvent:
                 if ev.mentions_bot and not ev.author_is_bot:
-                    mentions.append(ev)
+                    if ev.at - engine.started_at >= engine.rules.startup_s:
+                        mentions.append(ev)  # nothing at all is sent while starting up
                     continue
                 if counted and gid not in self.in_round:  # its round will record what it did
                     t0 = time.perf_counter()
@@ -192,7 +199,9 @@ class HostCore:
             metrics.decision(None, mood, "message", n=n)
         if quiet:  # one sample of the quiet checks per batch: a histogram call per event is not
             metrics.decide_seconds.observe(decide_s)  # worth it (the last check is as good as any)
-        metrics.event_to_decision_seconds.observe(max(0.0, time.time() - batch.sent_at))
+        latency = max(0.0, time.time() - batch.sent_at)
+        metrics.event_to_decision_seconds.observe(latency)
+        self.latencies.append((latency, len(batch.events)))
         return applied, malformed
 
     def _line_for(self, ev: MessageEvent) -> Line:
@@ -223,7 +232,9 @@ class HostCore:
             outcome = "error"
         finally:
             self.in_round.discard(gid)
-        self.metrics.round(outcome, seconds=time.perf_counter() - t0)
+        if outcome != "queued":  # a queued round is counted when its message goes out
+            self.metrics.round(outcome)
+        self.metrics.round_seconds.observe(time.perf_counter() - t0)
         self._schedule(gid, self.clock.now())
 
     async def _run_round(self, gid: int, d: Decision | None, line: Line | None) -> str:
@@ -254,25 +265,45 @@ class HostCore:
             return "failed"
         if line is not None and line.message_id:
             out = [m if m.reply_to else _reply(m, line.message_id) for m in out]
-        # The bot's action is recorded, and written through, before its message is sent:
-        # a crash after this point can lose a message, never send one twice.
         now = self.clock.now()
         self.engine.record_action(gid, name, at=now)
         self.last_decision[gid] = d or Decision(
             guild_id=gid, at=now, action=name, reason="the bot was addressed", mood=st.mood,
-            trigger="mention",
+            trigger="addressed",
         )  # fmt: skip
-        try:
-            await asyncio.to_thread(
-                self.write_behind.save_now, self.store, gid, self.engine.snapshot(gid)
-            )
-        except Exception as e:
-            log.error("%s: could not record the bot's action, not sending: %s", self.name, e)
-            self.metrics.state_saves(saved=0, failed=1)
-            return "failed"
-        self.metrics.state_saves(saved=1)
-        await self.send(self.owner.get(gid, ""), out)
-        return "sent"
+        self._outgoing.append((gid, out))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.get_running_loop().create_task(self._commit_outgoing())
+            self.tasks.add(self._committer)
+            self._committer.add_done_callback(self.tasks.discard)
+        return "queued"
+
+    async def _commit_outgoing(self) -> None:
+        """Group commit: write the guilds that acted through to the store, then send.
+
+        The bot's action is recorded, and written through, before its message is sent: a crash
+        in between can lose a message, never send one twice. One store write and one call per
+        gateway serve every round that finished meanwhile.
+        """
+        while self._outgoing:
+            items, self._outgoing = self._outgoing, []
+            t0 = time.perf_counter()
+            snapshots = {gid: self.engine.snapshot(gid) for gid, _ in items}
+            try:
+                await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
+            except Exception as e:
+                log.error("%s: could not record the bot's actions, not sending: %s", self.name, e)
+                self.metrics.state_saves(saved=0, failed=len(snapshots))
+                for _ in items:
+                    self.metrics.round("failed")
+                continue
+            self.metrics.state_saves(saved=len(snapshots), seconds=time.perf_counter() - t0)
+            by_gateway: dict[str, list[OutgoingMessage]] = {}
+            for gid, messages in items:
+                by_gateway.setdefault(self.owner.get(gid, ""), []).extend(messages)
+                self.metrics.round("sent")
+            for gateway, messages in by_gateway.items():
+                await self.send(gateway, messages)
 
     def _count_judge(self) -> None:
         # The modifier's judge counters are shared by every round; export what is new since the
@@ -295,7 +326,12 @@ class HostCore:
             if st.last_channel in st.settings.channels:
                 return st.last_channel
             return min(st.settings.channels)
-        return st.last_channel or self.transcripts.last_channel(gid) or 0
+        return (
+            st.settings.default_channel
+            or st.last_channel
+            or self.transcripts.last_channel(gid)
+            or 0
+        )
 
     # timers -------------------------------------------------------------------------------
     def _schedule(self, gid: int, now: float) -> None:

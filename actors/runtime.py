@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from guildmind.config import Config
 from metrics import DiscoveryServer, GuildmindMetrics, TargetDirectory, new_registry
@@ -58,8 +59,9 @@ class _Watched:
 class Runtime:
     """One deployment of guildmind on Ray (a local one, or a cluster's)."""
 
-    def __init__(self, config: Config, *, prefix: str | None = None) -> None:
+    def __init__(self, config: Config, *, prefix: str | None = None, host_class=None) -> None:
         self.config = config
+        self.host_class = host_class or GuildHost  # benchmarks swap in a trivial host
         self.prefix = prefix if prefix is not None else f"gm-{uuid.uuid4().hex[:6]}-"
         self.clock = RuntimeClock(config.runtime.speed)
         self.started_at = self.clock.now()
@@ -78,16 +80,21 @@ class Runtime:
         n = cfg.runtime.hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
         clock = self.clock.to_dict()
         directory_name = f"{self.prefix}directory"
-        self.directory = Directory.options(name=directory_name, namespace=NAMESPACE).remote(
-            self.prefix, cfg, clock, self.started_at, n
-        )
+        # The directory and the gateway (which holds the Discord connection) live on the driver's
+        # node (the head, on a cluster): a worker node leaving takes guild hosts only, which Ray
+        # restarts elsewhere. Hard affinity costs nothing: they are the driver's actors and end
+        # with it anyway (a soft one let Ray put them on any node).
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        self.directory = Directory.options(
+            name=directory_name, namespace=NAMESPACE, scheduling_strategy=here
+        ).remote(self.prefix, cfg, clock, self.started_at, n)
         if cfg.runtime.placement == "sharded":
             mine: list[set[int]] = [set() for _ in range(n)]
             for p in range(cfg.runtime.partitions):
                 mine[host_of_partition(p, n)].add(p)
             for i in range(n):
                 name = host_name(self.prefix, i)
-                handle = GuildHost.options(
+                handle = self.host_class.options(
                     name=name, namespace=NAMESPACE, scheduling_strategy="SPREAD"
                 ).remote(
                     name, cfg, clock, self.started_at,
@@ -97,9 +104,9 @@ class Runtime:
                 self.metrics.host_seen(name)
             for w in self.hosts.values():
                 self._seen(w, ray.get(w.handle.info.remote()))
-        self.gateway = Gateway.options(name=f"{self.prefix}gateway-0", namespace=NAMESPACE).remote(
-            f"{self.prefix}gateway-0", cfg, clock, directory_name
-        )
+        self.gateway = Gateway.options(
+            name=f"{self.prefix}gateway-0", namespace=NAMESPACE, scheduling_strategy=here
+        ).remote(f"{self.prefix}gateway-0", cfg, clock, directory_name)
         gw = ray.get(self.gateway.start.remote())
         self.targets.add(gw["name"], gw["metrics"], role="gateway")
         self.discovery = DiscoveryServer(

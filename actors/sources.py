@@ -42,6 +42,15 @@ class Sent(msgspec.Struct, frozen=True, array_like=True):
     message: OutgoingMessage
 
 
+class Said(msgspec.Struct, frozen=True, array_like=True):
+    """A message the bot sent or tried to (runtime-clock time), why, and the failure if any."""
+
+    at: float
+    message: OutgoingMessage
+    reason: str = ""  # the decision's reason ("" when unknown)
+    failure: str | None = None  # None: it went out
+
+
 class SyntheticSource:
     """Synthetic guilds generated in the gateway process, paced by the runtime clock.
 
@@ -61,7 +70,9 @@ class SyntheticSource:
 
     async def run(self, offer: Offer) -> None:
         while True:
-            for event in self.traffic.events_until(self.clock.now()):
+            for n, event in enumerate(self.traffic.events_until(self.clock.now()), 1):
+                if n % 2000 == 0:
+                    await asyncio.sleep(0)  # let the batches out while catching up
                 self.generated += 1
                 line = None
                 if type(event) is MessageEvent and event.mentions_bot:

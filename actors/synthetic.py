@@ -56,7 +56,7 @@ class Mix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     message: float = 0.85  # shares of all events …
     presence: float = 0.13
     join: float = 0.02
-    mention: float = 0.05  # … fraction of messages that mention the bot
+    mention: float = 0.01  # … fraction of messages that mention the bot
     autonomous: float = 0.75  # … of messages posted in the guild's autonomous channel
     activity: float = 0.4  # … of presence changes where a member starts a game
     offline: float = 0.25  # … of presence changes where a member goes offline

@@ -54,3 +54,4 @@ class Outbox(msgspec.Struct, frozen=True, array_like=True):
     """Messages a host's rounds want sent, for the gateway that owns their guilds."""
 
     messages: list[OutgoingMessage]
+    reason: str = ""  # why the bot speaks (the decision's reason), for consoles and logs

@@ -35,6 +35,12 @@ def _run(args: argparse.Namespace) -> int:
     return run.main(args)
 
 
+def _loadtest(args: argparse.Namespace) -> int:
+    from . import loadtest
+
+    return loadtest.main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="guildmind", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -62,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
     add_arguments(p)
     p.set_defaults(func=_run)
+    p = sub.add_parser("loadtest", help="synthetic guilds through the full runtime; a report")
+    from .loadtest import add_arguments as loadtest_arguments
+
+    loadtest_arguments(p)
+    p.set_defaults(func=_loadtest)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     return args.func(args)

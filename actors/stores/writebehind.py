@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -159,8 +159,13 @@ class WriteBehind:
         Raises whatever the store raises (a `StoreError`): then the caller must not send, since
         a crash would forget that the bot spoke and it could speak twice.
         """
+        self.save_through(store, {guild_id: data})
+
+    def save_through(self, store: StateStore, items: Mapping[int, bytes]) -> None:
+        """`save_now` for several guilds in one store write (a group commit)."""
         with self._lock:
             self._seq += 1
-            store.save({guild_id: data})
-            self._written[guild_id] = self._seq
-        self.saved_total += 1
+            store.save(items)
+            for guild_id in items:
+                self._written[guild_id] = self._seq
+        self.saved_total += len(items)

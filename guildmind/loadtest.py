@@ -1,0 +1,212 @@
+"""`guildmind loadtest`: synthetic guilds through the full runtime, and a report of how it held up.
+
+The runtime runs at real speed (1×) with the synthetic source at the asked rate. When the time is
+up the report gives what was sent, processed and dropped, the events per second the hosts
+applied, event→decision latency percentiles, decisions by action and by mood, and memory.
+
+Latency: each host records, per batch, the time from the arrival of the batch's *oldest* event at
+the gateway to the batch being decided, weighted by the batch's events: an upper bound for every
+event in it. Memory per guild is the hosts' resident growth over the run divided by the guilds.
+`--ramp` repeats short runs at rising rates and reports the highest one with no drops and p99
+under the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    guilds: int
+    rate: float
+    duration_s: float
+    hosts: int = 0
+    placement: str = "sharded"
+    source: str = "synthetic"
+    seed: int = 0
+
+
+def percentile(samples: list[tuple[float, int]], q: float) -> float:
+    """The weighted `q`-quantile (0..1) of (value, weight) samples; 0.0 when there are none."""
+    total = sum(w for _, w in samples)
+    if not total:
+        return 0.0
+    target, seen = q * total, 0
+    for value, weight in sorted(samples):
+        seen += weight
+        if seen >= target:
+            return value
+    return samples[-1][0]
+
+
+def load_config(spec: LoadSpec, base: Config, data_dir: str) -> Config:
+    r = msgspec.structs.replace
+    runtime = r(base.runtime, speed=1.0, hosts=spec.hosts, placement=spec.placement,
+                data_dir=data_dir)  # fmt: skip
+    synthetic = r(base.source.synthetic, guilds=spec.guilds, rate=spec.rate, seed=spec.seed)
+    source = r(base.source, kind=spec.source, synthetic=synthetic)
+    state = r(base.state, url="memory:") if base.state.url == "sqlite:" else base.state
+    metrics = r(base.metrics, port=0)
+    rules = r(base.rules, startup_s=0.0)  # a short run must see decisions from its first second
+    return r(base, runtime=runtime, source=source, state=state, metrics=metrics, rules=rules)
+
+
+async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=None) -> dict:
+    """One load run; returns the report (see the module docstring for what it holds).
+
+    `host_class` replaces the guild host actor (the benchmark's routing-only ceiling).
+    """
+    from actors.runtime import Runtime
+
+    runtime = Runtime(config, host_class=host_class)
+    runtime.start()
+    try:
+        hosts = [w.handle for w in runtime.hosts.values()]
+        rss_before = sum(w.info.get("rss", 0) for w in runtime.hosts.values())
+        await asyncio.gather(*(h.load_report.remote(reset=True) for h in hosts))
+        start_stats = await runtime.stats()
+        started = time.monotonic()
+        while (elapsed := time.monotonic() - started) < spec.duration_s:
+            await asyncio.sleep(min(1.0, spec.duration_s - elapsed))
+            if progress is not None:
+                progress(min(elapsed + 1, spec.duration_s), await runtime.stats())
+        end_stats = await runtime.stats()
+        elapsed = time.monotonic() - started
+        reports = await asyncio.gather(*(h.load_report.remote(reset=False) for h in hosts))
+    finally:
+        runtime.stop()
+    samples = [s for r in reports for s in r["latencies"]]
+    decisions: Counter[str] = Counter()
+    by_mood: Counter[str] = Counter()
+    for r in reports:
+        for (action, mood, _trigger), n in r["decisions"].items():
+            if action != "none":
+                decisions[action] += int(n)
+                by_mood[mood] += int(n)
+    sent = end_stats["generated"] * 1 - start_stats["generated"]
+    processed = end_stats["applied"] - start_stats["applied"]
+    dropped = sum(end_stats["dropped"].values()) - sum(start_stats["dropped"].values())
+    rss_hosts = sum(r["rss"] for r in reports)
+    guilds = spec.guilds
+    return {
+        "guilds": guilds,
+        "duration_s": round(elapsed, 3),
+        "rate_asked": spec.rate,
+        "events_sent": sent,
+        "events_processed": processed,
+        "events_dropped": dropped,
+        "events_per_s": round(processed / elapsed, 1),
+        "latency_ms": {
+            "p50": round(percentile(samples, 0.50) * 1000, 2),
+            "p99": round(percentile(samples, 0.99) * 1000, 2),
+            "p999": round(percentile(samples, 0.999) * 1000, 2),
+        },
+        "decisions": dict(decisions),
+        "decisions_by_mood": dict(by_mood),
+        "rss_bytes_total": rss_hosts + end_stats.get("rss", 0),
+        "rss_bytes_per_guild": round(max(0, rss_hosts - rss_before) / guilds, 1),
+        "hosts": len(reports),
+        "placement": spec.placement,
+    }
+
+
+async def ramp(
+    spec: LoadSpec, config_for, *, p99_ms: float, factor: float = 1.5, host_class=None
+) -> dict:
+    """Raise the rate by `factor` per step until drops or p99 > `p99_ms`; the best run wins."""
+    best, rate, runs = None, spec.rate, []
+    while True:
+        step = LoadSpec(**{**spec.__dict__, "rate": rate})
+        report = await run_load(step, config_for(step), host_class=host_class)
+        ok = report["events_dropped"] == 0 and report["latency_ms"]["p99"] <= p99_ms
+        runs.append({"rate": rate, "ok": ok, "events_per_s": report["events_per_s"],
+                     "p99_ms": report["latency_ms"]["p99"]})  # fmt: skip
+        print(f"  ramp: {rate:>10,.0f} events/s asked → {report['events_per_s']:>10,.0f} applied, "
+              f"p99 {report['latency_ms']['p99']:.1f} ms, dropped {report['events_dropped']:,}"
+              f"{'' if ok else '  ✗'}")  # fmt: skip
+        if not ok or report["events_per_s"] < 0.9 * rate:
+            break
+        best, rate = report, rate * factor
+    result = best or report
+    result["ramp"] = {"sustained_rate": best["rate_asked"] if best else 0.0, "steps": runs}
+    return result
+
+
+def print_table(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="guildmind load test", show_header=False)
+    lat = report["latency_ms"]
+    rows = [
+        ("guilds / hosts", f"{report['guilds']:,} / {report['hosts']} ({report['placement']})"),
+        ("duration", f"{report['duration_s']:.1f} s"),
+        ("events sent / processed", f"{report['events_sent']:,} / {report['events_processed']:,}"),
+        ("events dropped", f"{report['events_dropped']:,}"),
+        ("events/s applied", f"{report['events_per_s']:,.0f}"),
+        ("event→decision p50/p99/p999", f"{lat['p50']} / {lat['p99']} / {lat['p999']} ms"),
+        ("decisions", ", ".join(f"{k} {v}" for k, v in sorted(report["decisions"].items()))),
+        ("memory", f"{report['rss_bytes_total'] / 2**20:,.0f} MiB in all, "
+                   f"{report['rss_bytes_per_guild']:,.0f} B per guild (host growth)"),
+    ]  # fmt: skip
+    for k, v in rows:
+        table.add_row(k, v)
+    Console().print(table)
+
+
+def main(args) -> int:
+    import tempfile
+
+    from rich.progress import Progress
+
+    from .config import load_config as load_file
+
+    base = load_file(args.config)
+    data_dir = tempfile.mkdtemp(prefix="guildmind-load-")
+    spec = LoadSpec(args.guilds, args.rate, args.duration, args.hosts or 0, args.placement,
+                    args.source, args.seed)  # fmt: skip
+    if args.ramp:
+        report = asyncio.run(
+            ramp(spec, lambda s: load_config(s, base, data_dir), p99_ms=args.p99_ms)
+        )
+    else:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("load", total=spec.duration_s)
+
+            def progress(elapsed: float, stats: dict) -> None:
+                bar.update(task, completed=elapsed,
+                           description=f"{stats['applied']:,} events applied")  # fmt: skip
+
+            report = asyncio.run(
+                run_load(spec, load_config(spec, base, data_dir), progress=progress)
+            )
+    print_table(report)
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=2))
+        print(f"report written to {args.report}")
+    return 0
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", help="guildmind.toml to start from")
+    p.add_argument("--guilds", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=1000.0, help="events per second, all guilds")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds")
+    p.add_argument("--source", choices=("synthetic", "emulator"), default="synthetic")
+    p.add_argument("--hosts", type=int, help="guild hosts (default: the cluster's CPUs)")
+    p.add_argument("--placement", choices=("sharded", "dedicated"), default="sharded")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", help="write the JSON report here")
+    p.add_argument("--ramp", action="store_true", help="find the highest sustained rate")
+    p.add_argument("--p99-ms", type=float, default=100.0, help="the ramp's latency bound")

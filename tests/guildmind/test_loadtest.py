@@ -1,0 +1,39 @@
+"""`guildmind loadtest` on the session Ray: a short run and its report."""
+
+from __future__ import annotations
+
+import pytest
+
+from guildmind.config import parse_config
+from guildmind.loadtest import LoadSpec, load_config, percentile, run_load
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+KEYS = {
+    "guilds", "duration_s", "events_sent", "events_processed", "events_dropped", "events_per_s",
+    "latency_ms", "decisions", "decisions_by_mood", "rss_bytes_total", "rss_bytes_per_guild",
+    "hosts",
+}  # fmt: skip
+
+
+async def test_a_short_load_run_reports_what_happened(tmp_path) -> None:
+    spec = LoadSpec(guilds=300, rate=400.0, duration_s=4.0, hosts=2)
+    report = await run_load(spec, load_config(spec, parse_config("", env={}), str(tmp_path)))
+    assert set(report) >= KEYS
+    assert report["events_sent"] > 1000 and report["events_dropped"] == 0
+    # everything sent was processed, give or take the batches in flight at either end
+    assert abs(report["events_processed"] - report["events_sent"]) < 0.1 * report["events_sent"]
+    assert 200 < report["events_per_s"] < 800
+    lat = report["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p99"] <= lat["p999"] < 2000
+    assert sum(report["decisions"].values()) > 0  # replies at least, and autonomous actions
+    assert sum(report["decisions_by_mood"].values()) == sum(report["decisions"].values())
+    assert report["hosts"] == 2 and report["rss_bytes_total"] > 50 * 2**20
+
+
+def test_weighted_percentiles() -> None:
+    samples = [(0.010, 90), (0.100, 9), (1.0, 1)]
+    assert percentile(samples, 0.5) == 0.010
+    assert percentile(samples, 0.95) == 0.100
+    assert percentile(samples, 0.999) == 1.0
+    assert percentile([], 0.5) == 0.0
