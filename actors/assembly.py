@@ -24,15 +24,18 @@ from .store import StateStore
 
 log = logging.getLogger(__name__)
 
-PLUGINS_DIR = Path(__file__).resolve().parents[1] / "plugins"
+def action_registry(plugin_dirs: tuple[str, ...] = ()) -> ActionRegistry:
+    """The built-in actions, the entry-point plugins and those in `plugin_dirs`.
 
-
-def action_registry(plugins_dir: Path | None = PLUGINS_DIR) -> ActionRegistry:
-    """The built-in actions plus every plugin that loads; broken plugins are reported, skipped."""
+    A broken plugin is reported (its path and why) and skipped; the others load.
+    """
     registry = ActionRegistry(BUILTIN_ACTIONS)
     errors = registry.load_entry_points()
-    if plugins_dir is not None and plugins_dir.is_dir():
-        errors += registry.load_folder(plugins_dir)
+    for folder in plugin_dirs:
+        if Path(folder).is_dir():
+            errors += registry.load_folder(folder)
+        else:
+            log.error("plugin folder %s does not exist; no plugins loaded from it", folder)
     for error in errors:
         log.error("plugin %s not loaded: %s", error.path, error.reason)
     return registry
@@ -71,7 +74,7 @@ def build_host_core(
     seed: int | None = None,
 ) -> HostCore:
     """A `HostCore` wired as the configuration says (LLM or templates, plugins, rotation)."""
-    registry = registry or action_registry()
+    registry = registry or action_registry(config.runtime.plugin_dirs)
     llm = OpenAICompatibleClient(config.llm) if config.llm is not None else None
     return HostCore(
         name,

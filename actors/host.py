@@ -58,7 +58,7 @@ class GuildHost:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         self.name, self.owns = name, owns
         self._decode = msgspec.msgpack.Decoder(Batch).decode
-        registry = action_registry()
+        registry = action_registry(config.runtime.plugin_dirs)
         self.metrics = GuildmindMetrics(
             new_registry(), actions=registry.names, moods=config.mood_book().names()
         )

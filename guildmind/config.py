@@ -67,6 +67,7 @@ class RuntimeConfig(msgspec.Struct, **_S):
     hosts: Annotated[int, Meta(ge=0, le=100_000)] = 0  # 0 = the cluster's CPUs
     bot_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Miku"
     persona: Annotated[str, Meta(min_length=1, max_length=4000)] = DEFAULT_PERSONA
+    plugin_dirs: tuple[str, ...] = ()  # folders of action plugins (plus the entry-point group)
 
 
 class StateConfig(msgspec.Struct, **_S):

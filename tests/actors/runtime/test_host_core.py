@@ -161,3 +161,14 @@ def test_wire_batches_round_trip() -> None:
     assert decoder.decode(msgspec.msgpack.encode(b)) == b
     with pytest.raises(msgspec.DecodeError):
         decoder.decode(b"\x01garbage")
+
+
+def test_plugins_load_only_from_the_configured_folders(caplog) -> None:
+    from actors.assembly import action_registry
+
+    builtin = set(action_registry().names)
+    assert builtin == {"join_conversation", "engage_user", "fomo_response", "break_silence",
+                       "share_tweet", "reply"}  # fmt: skip
+    assert {"greeting", "random_emoji"} <= set(action_registry(("plugins",)).names)
+    assert set(action_registry(("no/such/folder",)).names) == builtin
+    assert "plugin folder no/such/folder does not exist" in caplog.text
