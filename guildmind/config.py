@@ -196,7 +196,7 @@ class DefaultsConfig(msgspec.Struct, **_S):
 
     mood: str = "neutral"
     timezone: str = "UTC"
-    quiet_hours: QuietHours | bool = QuietHours("23:00", "07:00")  # false = none
+    quiet_hours: QuietHours | bool = False  # false = none; guilds set theirs in their zone
 
     def __post_init__(self) -> None:
         _check_place("defaults", self.timezone, self.quiet_hours)

@@ -52,7 +52,7 @@ def test_defaults() -> None:
     assert cfg.state.url == "sqlite:" and cfg.state.write_behind_s == 2.0
     assert cfg.llm is None and cfg.rules == RuleConfig()
     assert cfg.source.kind == "synthetic" and cfg.source.discord.token_env == "DISCORD_TOKEN"
-    assert cfg.engine_settings_for(1) == GuildSettings(quiet_hours=QuietHours("23:00", "07:00"))
+    assert cfg.engine_settings_for(1) == GuildSettings(quiet_hours=None)
     assert cfg.mood_for(1) == "neutral"
     assert isinstance(cfg.mood_book(), MoodBook) and "bubbly" in cfg.mood_book()
 
