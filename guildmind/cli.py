@@ -19,6 +19,12 @@ def _scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    return demo.main(args)
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from . import simulate
 
@@ -45,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="guildmind", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="the offline demo (for now: the engine over a built-in story)")
-    p.add_argument("--hours", type=float, default=3.0)
-    p.add_argument("--seed", type=int, default=7)
-    p.set_defaults(func=_scenario)
+    p = sub.add_parser("demo", help="the whole bot offline: emulated Discord, Ray, live console")
+    from .demo import add_arguments as demo_arguments
+
+    demo_arguments(p)
+    p.set_defaults(func=_demo)
     p = sub.add_parser("scenario", help="the engine alone over a built-in story, every decision")
     p.add_argument("--hours", type=float, default=3.0)
     p.add_argument("--seed", type=int, default=7)

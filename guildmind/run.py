@@ -34,12 +34,25 @@ def configure(args) -> Config:
     return msgspec.structs.replace(cfg, runtime=runtime, source=source)
 
 
-async def serve(cfg: Config, *, duration: float | None, report_s: float = 5.0) -> None:
-    from actors.runtime import Runtime
+async def serve(
+    cfg: Config, *, duration: float | None, report_s: float = 5.0, guilds: int | None = None
+) -> int:
+    import ray
 
+    from actors.runtime import Runtime, init_ray
+
+    emu = None
+    if cfg.source.kind == "emulator":  # a loopback Discord in this process, on the runtime clock
+        from actors.discord_emulated import guild_specs, start_emulator
+
+        emu, cfg = await start_emulator(cfg, guild_specs(guilds or 4))
+        print(f"guildmind: Discord emulator at {emu.api_base} with {len(emu.guilds)} guilds")
     runtime = Runtime(cfg)
+    if emu is not None:
+        emu.use_clock(runtime.clock.now, runtime.clock.speed)
     print(f"guildmind: starting ({cfg.source.kind} source, {cfg.runtime.placement} placement)")
-    runtime.start()
+    owns_ray = init_ray(cfg.runtime.address)  # here, in the main thread (Ray's signal handlers)
+    await asyncio.to_thread(runtime.start)  # the emulator keeps serving meanwhile
     assert runtime.discovery is not None
     print(f"guildmind: {len(runtime.hosts)} hosts; Prometheus discovery at {runtime.discovery.url}")
     stop = asyncio.Event()
@@ -48,7 +61,20 @@ async def serve(cfg: Config, *, duration: float | None, report_s: float = 5.0) -
         loop.add_signal_handler(sig, stop.set)
     watcher = asyncio.create_task(runtime.watch(stop))
     started = time.monotonic()
+    failed = 0
     try:
+        if cfg.source.kind in ("discord", "emulator"):
+            from actors.discord_emulated import wait_connected
+
+            status = await wait_connected(runtime.gateway)
+            if status["error"]:
+                print(f"guildmind: {status['error']}", file=sys.stderr)
+                failed = 1
+                stop.set()
+            else:
+                print(f"guildmind: connected to Discord, {status['guilds']} guilds")
+        if emu is not None:
+            emu.start_chatter()
         while not stop.is_set():
             with_timeout = report_s if duration is None else min(report_s, duration)
             with contextlib.suppress(TimeoutError):
@@ -64,8 +90,15 @@ async def serve(cfg: Config, *, duration: float | None, report_s: float = 5.0) -
     finally:
         print("guildmind: stopping: draining buffers and writing every guild …")
         watcher.cancel()
-        runtime.stop()
+        if emu is not None:
+            await emu.stop_chatter()
+        await asyncio.to_thread(runtime.stop)
+        if emu is not None:
+            await emu.stop()
+        if owns_ray:
+            ray.shutdown()
         print("guildmind: stopped")
+    return failed
 
 
 def main(args) -> int:
@@ -74,8 +107,7 @@ def main(args) -> int:
     except ConfigError as e:
         print(f"guildmind: {e}", file=sys.stderr)
         return 2
-    asyncio.run(serve(cfg, duration=args.duration))
-    return 0
+    return asyncio.run(serve(cfg, duration=args.duration, guilds=args.guilds))
 
 
 def add_arguments(p) -> None:
@@ -84,6 +116,6 @@ def add_arguments(p) -> None:
     p.add_argument("--address", help="a Ray cluster to join (default: RAY_ADDRESS, else local)")
     p.add_argument("--speed", type=float, help="runtime clock speed (tests and demos only)")
     p.add_argument("--hosts", type=int, help="guild hosts (default: the cluster's CPUs)")
-    p.add_argument("--guilds", type=int, help="synthetic guilds")
+    p.add_argument("--guilds", type=int, help="synthetic (or emulated) guilds")
     p.add_argument("--rate", type=float, help="synthetic events per second, all guilds")
     p.add_argument("--duration", type=float, help="stop after this many seconds")

@@ -110,6 +110,7 @@ class Chatter:
         self.emulator = emulator
         self.seed = seed
         self._tasks: list[asyncio.Task[None]] = []
+        self.mention_share: float | None = None  # overrides the levels' share (demos)
 
     @property
     def running(self) -> bool:
@@ -153,7 +154,8 @@ class Chatter:
         if len(guild.chat_channel_ids) > 1 and rng.random() < 0.2:
             channel = rng.choice(guild.chat_channel_ids[1:])
         level = process.level
-        mention = rng.random() < level.mention_share
+        share = level.mention_share if self.mention_share is None else self.mention_share
+        mention = rng.random() < share
         reply_to = last.get(channel) if rng.random() < level.reply_share else None
         last[channel] = await self.emulator.post_message(
             guild.id, channel, author, rng.choice(PHRASES), mention_bot=mention, reply_to=reply_to

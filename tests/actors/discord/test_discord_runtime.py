@@ -1,0 +1,240 @@
+"""The whole runtime on Ray behind the real discord.py client, against the emulator.
+
+One runtime and one emulator for the module (each test has guilds of its own), the runtime clock
+at 20× so the 120 s start-up gate passes in 6 s and a quiet hour is minutes. Chatter is off: each
+test writes its own traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+from discord_testkit import config
+
+from actors.discord_emulated import EMULATOR_TOKEN, pointed_at, wait_connected
+from actors.emulator import Emulator, GuildSpec
+from actors.runtime import Runtime
+from actors.store import open_store
+from engine.state import restore
+
+pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.asyncio(loop_scope="module")]
+
+SPEED = 20.0
+SPECS = {  # name → (mood, spec)
+    "early": ("neutral", GuildSpec("Early", users=3, chatter="dead")),
+    "bubbly": ("bubbly", GuildSpec("Bubbly", users=6, chatter="dead")),
+    "shy": ("shy", GuildSpec("Shy", users=6, chatter="dead")),
+    "mentions": ("neutral", GuildSpec("Mentions", users=4, chatter="dead")),
+    "admin": ("neutral", GuildSpec("Admin", users=3, chatter="dead")),
+    "dead": ("restless", GuildSpec("Dead", users=4, chatter="dead")),
+}
+# silence_base_s: a quiet spell of 300 s (15 s of real time) is enough to break the silence
+EXTRA = """
+[runtime]
+speed = {speed}
+hosts = 2
+data_dir = "{data}"
+[metrics]
+port = 0
+[mood_rotation]
+interval_s = 0
+[defaults]
+quiet_hours = false
+[rules]
+silence_base_s = 300
+[moods.restless]
+energy = 1.0
+sociability = 0.5
+impulsiveness = 0.5
+curiosity = 0.1
+"""
+
+
+@dataclass
+class World:
+    emu: Emulator
+    rt: Runtime
+    ids: dict[str, int]
+
+    def guild(self, name: str):
+        return self.emu.guild(self.ids[name])
+
+    async def said(self, name: str) -> list:
+        _, said = await self.rt.gateway.said_since.remote(0)
+        return [s for s in said if s.message.guild_id == self.ids[name]]
+
+    async def wait_said(self, name: str, n: int = 1, timeout: float = 20.0) -> list:
+        deadline = time.monotonic() + timeout
+        while len(found := await self.said(name)) < n:
+            assert time.monotonic() < deadline, f"{name}: said {found}"
+            await asyncio.sleep(0.1)
+        return found
+
+    async def replies_to(self, message_id: int, timeout: float = 10.0):
+        def answered() -> list:
+            return [
+                s for s in self.emu.sent
+                if int((s.message_reference or {}).get("message_id") or 0) == message_id
+            ]  # fmt: skip
+
+        await self.emu.wait_until(lambda: bool(answered()), timeout)
+        return answered()
+
+    async def talk(self, name: str, n: int, *, every: float = 0.03, mention: bool = False):
+        g = self.guild(name)
+        last = 0
+        for i in range(n):
+            user = g.human_ids[i % len(g.human_ids)]
+            last = await self.emu.post_message(
+                g.id, g.system_channel_id, user, f"message {i}", mention_bot=mention
+            )
+            await asyncio.sleep(every)
+        return last
+
+    def virtual_since_start(self) -> float:
+        return self.rt.clock.now() - self.rt.started_at
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world(tmp_path_factory) -> AsyncIterator[World]:
+    emu = Emulator([spec for _, spec in SPECS.values()], seed=11, bot_token=EMULATOR_TOKEN)
+    await emu.start()
+    ids = {name: g.id for name, g in zip(SPECS, emu.guilds, strict=True)}
+    moods = "".join(f"[guilds.{ids[n]}]\nmood = '{m}'\n" for n, (m, _) in SPECS.items())
+    data = tmp_path_factory.mktemp("discord-runtime")
+    cfg = pointed_at(config(emu, extra=EXTRA.format(speed=SPEED, data=data) + moods), emu)
+    rt = Runtime(cfg)
+    emu.use_clock(rt.clock.now, rt.clock.speed)
+    await asyncio.to_thread(rt.start)
+    try:
+        status = await wait_connected(rt.gateway, 30)
+        assert status["ready"] and status["guilds"] == len(SPECS), status
+        yield World(emu, rt, ids)
+    finally:
+        await asyncio.to_thread(rt.stop)
+        await emu.stop()
+
+
+async def test_nothing_is_sent_in_the_first_120_seconds(world: World) -> None:
+    g = world.guild("early")
+    early_at = world.virtual_since_start()
+    early = await world.emu.post_message(
+        g.id, g.system_channel_id, g.human_ids[0], "hi", mention_bot=True
+    )
+    while world.virtual_since_start() < 125:
+        await asyncio.sleep(0.1)
+    later = await world.emu.post_message(
+        g.id, g.system_channel_id, g.human_ids[1], "hi?", mention_bot=True
+    )
+    assert await world.replies_to(later)
+    if early_at < 120:  # the runtime was up within the gate: the early mention stays unanswered
+        assert not [
+            s
+            for s in world.emu.sent
+            if int((s.message_reference or {}).get("message_id") or 0) == early
+        ]
+    assert world.emu.sent and all(s.at >= world.rt.started_at + 120 for s in world.emu.sent)
+
+
+async def test_a_busy_chat_gets_join_conversation_in_a_bubbly_guild_and_fomo_in_a_shy_one(
+    world: World,
+) -> None:
+    for _ in range(19):  # the same busy traffic in both guilds
+        await world.talk("bubbly", 1, every=0)
+        await world.talk("shy", 1, every=0.05)
+    first = (await world.wait_said("bubbly"))[0]
+    assert first.message.action == "join_conversation" and "momentum" in first.reason
+    await world.talk("shy", 19, every=0.05)  # 38 messages: shy still waits
+    await asyncio.sleep(1.0)
+    assert await world.said("shy") == []
+    await world.talk("shy", 4, every=0.05)
+    first = (await world.wait_said("shy"))[0]
+    assert first.message.action == "fomo_response"
+
+
+async def test_a_mention_and_a_reply_to_the_bot_get_replies(world: World) -> None:
+    mention = await world.talk("mentions", 1, mention=True)
+    answer = (await world.replies_to(mention))[0]
+    g = world.guild("mentions")
+    await asyncio.sleep(1.6)  # past the 30 s minimum between actions
+    reply = await world.emu.post_message(
+        g.id, g.system_channel_id, g.human_ids[1], "really?", reply_to=answer.message_id
+    )
+    assert await world.replies_to(reply)
+    actions = {s.message.action for s in await world.said("mentions")}
+    assert actions == {"reply"}
+
+
+async def test_malformed_message_creates_do_not_stop_the_bot(world: World) -> None:
+    g = world.guild("mentions")
+    good = world.emu.messages.create(g.system_channel_id, g.human_ids[0], "x", dispatch=False)
+    for missing in ("channel_id", "author", "id"):
+        broken = {k: v for k, v in good.items() if k != missing}
+        await world.emu.dispatch_raw("MESSAGE_CREATE", broken, g.id)
+    await asyncio.sleep(1.6)
+    mention = await world.talk("mentions", 1, mention=True)
+    assert await world.replies_to(mention)
+    stats = await world.rt.stats()
+    assert stats["malformed_payloads"] == 3 and stats["restarts"] == 0
+
+
+async def test_a_forced_reconnect_resumes_without_losing_the_guilds(world: World) -> None:
+    resumes = world.emu.counters.ops["RESUME"]
+    assert await world.emu.force_reconnect() >= 1
+    await world.emu.wait_until(lambda: world.emu.counters.ops["RESUME"] > resumes, 10)
+    await asyncio.sleep(1.6)
+    mention = await world.talk("mentions", 1, mention=True)
+    assert await world.replies_to(mention)
+    assert (await world.rt.stats())["guilds"] == len(SPECS)
+    assert world.emu.counters.ops["IDENTIFY"] == 1  # resumed, never identified again
+
+
+def command(sub: str, /, **options: object) -> list[dict]:
+    opts = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
+    return [{"type": 1, "name": sub, "options": opts}]
+
+
+async def test_admins_steer_the_bot_with_slash_commands_and_changes_persist(world: World) -> None:
+    emu, g = world.emu, world.guild("admin")
+    await emu.wait_until(lambda: bool(emu.commands.get(None)), 10)
+    responses = emu.recorder.interaction_responses
+
+    async def run(sub: str, /, permissions: int = 1 << 5, **options: object) -> str:
+        n = len(responses)
+        await emu.invoke_command(g.id, g.owner_id, "guildmind", command(sub, **options),
+                                 permissions=permissions)  # fmt: skip
+        await emu.wait_until(lambda: len(responses) > n, 10)
+        return responses[n]["data"]["content"]
+
+    assert "Manage Server" in await run("pause", permissions=0)
+    assert "**Mood** shy" in await run("mood", name="shy")
+    random = g.channel_ids[1]
+    assert f"<#{random}>" in await run("channels", channels=f"<#{random}>")
+    assert "Europe/Paris" in await run("timezone", zone="Europe/Paris")
+    assert "not a known IANA time zone" in await run("timezone", zone="Mars/Olympus")
+    assert "22:00–06:00" in await run("quiet-hours", start="22:00", end="06:00")
+    assert "**paused**" in await run("pause")
+    status = await run("status")
+    assert "**Mood** shy" in status and "**Last decision** none yet" in status
+    store = open_store("sqlite:", data_dir=world.rt.config.runtime.data_dir)
+    try:
+        saved = restore(store.load([g.id])[g.id])
+    finally:
+        store.close()
+    assert saved.mood == "shy" and saved.settings.paused
+    assert (
+        saved.settings.channels == frozenset({random}) and saved.settings.timezone == "Europe/Paris"
+    )
+    assert "speaking on its own" in await run("resume")
+
+
+async def test_a_dead_chat_with_people_online_gets_break_silence(world: World) -> None:
+    first = (await world.wait_said("dead", timeout=40))[0]
+    assert first.message.action == "break_silence"
+    assert "someone online" in first.reason
+    assert first.at - world.rt.started_at > 300  # quiet for the mood's whole period
