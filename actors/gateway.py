@@ -71,6 +71,7 @@ class Gateway:
         self._said_total = 0
         self._table: list[str] = []
         self._placed: dict[int, str] = {}
+        self._routes: dict[int, str] = {}
         self._hosts: dict[str, object] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
@@ -79,7 +80,10 @@ class Gateway:
     def _route(self, guild_id: int) -> str:
         if self.dedicated:
             return self._placed.get(guild_id, PENDING)
-        return self._table[partition_of(guild_id, len(self._table))]
+        host = self._routes.get(guild_id)
+        if host is None:  # the hash is the costly part: once per guild
+            host = self._routes[guild_id] = self._table[partition_of(guild_id, len(self._table))]
+        return host
 
     def offer(self, event: Event, line: Line | None = None) -> bool:
         return self.core.offer(event, line)

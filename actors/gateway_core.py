@@ -60,6 +60,7 @@ class GatewayCore:
         self._buffers: dict[str, _Buffer] = {}
         self.queued = 0
         self.dropped: dict[tuple[str, str], int] = {}
+        self._counts: dict[str, int] = {}
 
     def offer(self, event: Event, line: Line | None = None, *, counted: bool = False) -> bool:
         """Take one event (and its transcript line); False when it was shed.
@@ -67,8 +68,8 @@ class GatewayCore:
         `counted`: the event was offered before (it waited for a placement), count it once.
         """
         kind = EVENT_TYPE.get(type(event), "other")
-        if not counted:
-            self.metrics.events(kind)
+        if not counted:  # into the metric once per `due_batches()`, not once per event
+            self._counts[kind] = self._counts.get(kind, 0) + 1
         if self.queued >= self.queue_max and not self._make_room(kind):
             self._drop(kind, "overload")
             return False
@@ -110,6 +111,10 @@ class GatewayCore:
 
     def due_batches(self, now: float, *, all_now: bool = False) -> list[tuple[str, Batch]]:
         """The batches to send now (each marked in flight until `done()`)."""
+        if self._counts:
+            for kind, n in self._counts.items():
+                self.metrics.events(kind, n)
+            self._counts = {}
         out: list[tuple[str, Batch]] = []
         for host, buf in self._buffers.items():
             events = buf.events
