@@ -63,7 +63,11 @@ class GuildHost:
             new_registry(), actions=registry.names, moods=config.mood_book().names()
         )
         self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
-        self.store = open_store(config.state.url, data_dir=config.runtime.data_dir)
+        env = config.state.password_env  # the Redis password: from this process's environment
+        self.store = open_store(
+            config.state.url, data_dir=config.runtime.data_dir,
+            password=os.environ.get(env) if env else None,
+        )  # fmt: skip
         self.clock = RuntimeClock.from_dict(clock)
         self.core = build_host_core(
             name, config, store=self.store, clock=self.clock, started_at=started_at,

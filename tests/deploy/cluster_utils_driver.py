@@ -1,0 +1,117 @@
+"""Two Ray nodes from `ray.cluster_utils.Cluster`, the runtime on them, one node removed.
+
+    python tests/deploy/cluster_utils_driver.py WORKDIR
+
+Run by `test_cluster_utils.py` in a process of its own (the test process keeps its session Ray).
+Starts a head (resource ``node_a``) and a second node (``node_b``), the runtime with two guild
+hosts spread over them and the SQLite store in WORKDIR, lets synthetic guilds run, removes the
+second node and waits until its host is back on the head with its guilds reloaded. Prints one
+JSON line starting with ``@gm ``: where each host was before and after, and what it reloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import ray
+from ray.cluster_utils import Cluster
+
+from actors.runtime import Runtime
+from guildmind.config import parse_config
+
+CONFIG = """
+[runtime]
+speed = 60
+hosts = 2
+data_dir = "{workdir}"
+[state]
+url = "sqlite:"
+write_behind_s = 0.5
+[metrics]
+port = 0
+[defaults]
+quiet_hours = false
+[source.synthetic]
+guilds = 30
+rate = 20
+seed = 11
+"""
+
+
+async def infos(runtime: Runtime) -> dict[str, dict]:
+    await runtime.check(timeout_s=2)
+    return {name: dict(w.info) for name, w in runtime.hosts.items()}
+
+
+async def until(predicate, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    raise TimeoutError(f"not true within {timeout}s")
+
+
+async def main(workdir: Path) -> dict:
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "resources": {"node_a": 1}, "include_dashboard": False,
+                        "object_store_memory": 80 * 1024**2},
+    )  # fmt: skip
+    node_b = cluster.add_node(num_cpus=1, resources={"node_b": 1},
+                              object_store_memory=80 * 1024**2)  # fmt: skip
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    runtime = Runtime(parse_config(CONFIG.format(workdir=workdir), env={}))
+    try:
+        runtime.start()
+        head_id, b_id = cluster.head_node.node_id, node_b.node_id
+
+        async def spread_and_busy():
+            now = await infos(runtime)
+            stats = await runtime.stats()
+            nodes = {i["node"] for i in now.values()}
+            guilds = all(i["guilds"] > 0 for i in now.values())
+            return now if nodes == {head_id, b_id} and guilds and stats["applied"] > 300 else None
+
+        before = await until(spread_and_busy, 60)
+        await asyncio.sleep(1.5)  # past the write-behind window
+        before = await infos(runtime)
+        on_b = [name for name, i in before.items() if i["node"] == b_id]
+        cluster.remove_node(node_b, allow_graceful=False)
+
+        async def back_on_head():
+            now = await infos(runtime)
+            moved = all(now[n]["node"] == head_id and now[n]["pid"] != before[n]["pid"]
+                        for n in on_b)  # fmt: skip
+            return now if moved else None
+
+        after = await until(back_on_head, 60)
+        applied = (await runtime.stats())["applied"]
+        await until(lambda: _more(runtime, applied + 200), 30)
+        restarts = {
+            n: runtime.metrics.registry.get_sample_value(
+                "guildmind_host_restarts_total", {"host": n}
+            )
+            for n in on_b
+        }
+        return {"head": head_id, "b": b_id, "on_b": on_b, "before": before, "after": after,
+                "restarts": restarts, "stats": await runtime.stats()}  # fmt: skip
+    finally:
+        runtime.stop()
+        ray.shutdown()
+        cluster.shutdown()
+
+
+async def _more(runtime: Runtime, n: int) -> bool:
+    return (await runtime.stats())["applied"] > n
+
+
+if __name__ == "__main__":
+    result = asyncio.run(main(Path(sys.argv[1])))
+    print("@gm " + json.dumps(result), flush=True)
