@@ -24,6 +24,7 @@ from .store import StateStore
 
 log = logging.getLogger(__name__)
 
+
 def action_registry(plugin_dirs: tuple[str, ...] = ()) -> ActionRegistry:
     """The built-in actions, the entry-point plugins and those in `plugin_dirs`.
 

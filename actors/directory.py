@@ -40,14 +40,24 @@ class Directory:
     ) -> None:
         self.prefix, self.config, self.clock, self.started_at = prefix, config, clock, started_at
         self.partitions = config.runtime.partitions
-        self.hosts = hosts
+        self._table = [
+            host_name(prefix, host_of_partition(p, hosts)) for p in range(self.partitions)
+        ]
         self._dedicated: dict[int, object] = {}
 
     def table(self) -> list[str]:
         """Host name by partition (sharded placement)."""
-        return [
-            host_name(self.prefix, host_of_partition(p, self.hosts)) for p in range(self.partitions)
-        ]
+        return list(self._table)
+
+    def partitions_of(self, host: str) -> list[int]:
+        """The partitions `host` holds now (a restarted host asks: some may have moved)."""
+        return [p for p, h in enumerate(self._table) if h == host]
+
+    def set_table(self, table: list[str]) -> None:
+        """Record a new placement (the last step of a partition move)."""
+        if len(table) != self.partitions:
+            raise ValueError(f"a table needs {self.partitions} partitions, got {len(table)}")
+        self._table = list(table)
 
     async def place(self, guild_ids: list[int]) -> dict[int, str]:
         """Dedicated placement: the host of each guild, creating the missing ones."""

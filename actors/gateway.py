@@ -32,6 +32,7 @@ from .wire import Line, Outbox
 log = logging.getLogger(__name__)
 
 PENDING = "\0pending"  # the buffer of events whose guild has no host yet (dedicated placement)
+HELD = "\0held"  # events of partitions being moved to another host (see actors.rebalance)
 
 
 def make_source(config: Config, clock: RuntimeClock) -> Source:
@@ -72,6 +73,7 @@ class Gateway:
         self._table: list[str] = []
         self._placed: dict[int, str] = {}
         self._routes: dict[int, str] = {}
+        self._held: set[int] = set()
         self._hosts: dict[str, object] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
@@ -80,6 +82,8 @@ class Gateway:
     def _route(self, guild_id: int) -> str:
         if self.dedicated:
             return self._placed.get(guild_id, PENDING)
+        if self._held and partition_of(guild_id, len(self._table)) in self._held:
+            return HELD
         host = self._routes.get(guild_id)
         if host is None:  # the hash is the costly part: once per guild
             host = self._routes[guild_id] = self._table[partition_of(guild_id, len(self._table))]
@@ -110,15 +114,48 @@ class Gateway:
             try:
                 if self.dedicated and self.core.has(PENDING):
                     await self._place_pending()
-                for host, batch in self.core.due_batches(time.time()):
-                    if host == PENDING:
-                        continue
-                    task = asyncio.create_task(self._send_batch(host, batch))
-                    self._sending.add(task)
-                    task.add_done_callback(self._sending.discard)
+                self._dispatch(self.core.due_batches(time.time()))
             except Exception:
                 log.exception("%s: batching failed; going on", self.name)
             await asyncio.sleep(pause)
+
+    def _dispatch(self, batches) -> None:
+        for host, batch in batches:  # (parked buffers are never cut: see GatewayCore.PARKED)
+            task = asyncio.create_task(self._send_batch(host, batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def hold(self, partitions: list[int], timeout_s: float = 30.0) -> None:
+        """Hold new events of `partitions`; return once all earlier ones reached their hosts.
+
+        Step 1 of a partition move (`actors.rebalance`): what was buffered or in flight for the
+        partitions' old hosts is delivered and applied there; later events wait here.
+        """
+        self._held = set(partitions)
+        self._routes.clear()
+        table, held = self._table, self._held
+        deadline = time.monotonic() + timeout_s
+        marks: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            waiting = {
+                table[partition_of(e.guild_id, len(table))]
+                for e in self.core.events_buffered()
+                if e.guild_id not in self._placed and partition_of(e.guild_id, len(table)) in held
+            }
+            self._dispatch(self.core.due_batches(time.time(), all_now=True))
+            for host in waiting:
+                marks[host] = self.core.next_seq(host)  # everything before this seq must land
+            if not waiting and all(self.core.landed(h, seq) for h, seq in marks.items()):
+                return
+            await asyncio.sleep(0.005)
+        raise TimeoutError(f"{self.name}: partitions still in flight after {timeout_s}s")
+
+    async def route_to(self, table: list[str]) -> None:
+        """The last step of a move: the new table, and the held events to their new hosts."""
+        self._table, self._held = list(table), set()
+        self._routes.clear()
+        for event, line in self.core.take(HELD):
+            self.core.offer(event, line, counted=True)
 
     async def _place_pending(self) -> None:
         waiting = self.core.take(PENDING)
@@ -211,11 +248,7 @@ class Gateway:
             task.cancel()
         deadline = time.monotonic() + 10
         while (self.core.queued or self._sending) and time.monotonic() < deadline:
-            for host, batch in self.core.due_batches(time.time(), all_now=True):
-                if host != PENDING:
-                    task = asyncio.create_task(self._send_batch(host, batch))
-                    self._sending.add(task)
-                    task.add_done_callback(self._sending.discard)
+            self._dispatch(self.core.due_batches(time.time(), all_now=True))
             await asyncio.sleep(0.01)
         close = getattr(self.source, "close", None)
         if close is not None:

@@ -19,6 +19,8 @@ from metrics import GuildmindMetrics
 
 from .wire import Batch, Line
 
+PARKED = "\0"  # a buffer whose name starts so waits for a host (placement, partition move)
+
 EVENT_TYPE = {MessageEvent: "message", PresenceEvent: "presence", MemberJoinEvent: "member_join"}
 
 
@@ -118,8 +120,10 @@ class GatewayCore:
         out: list[tuple[str, Batch]] = []
         for host, buf in self._buffers.items():
             events = buf.events
-            if not events or not (
-                all_now or len(events) >= self.batch_max or now - buf.since >= self.flush_s
+            if (
+                host.startswith(PARKED)
+                or not events
+                or not (all_now or len(events) >= self.batch_max or now - buf.since >= self.flush_s)
             ):
                 continue
             cut = 0
@@ -167,6 +171,21 @@ class GatewayCore:
         return [
             (e, lines.get((e.guild_id, e.at, getattr(e, "author_id", None)))) for e in buf.events
         ]
+
+    def events_buffered(self) -> list[Event]:
+        """Every event waiting in a host's buffer (a partition move looks through them)."""
+        return [
+            e for host, b in self._buffers.items() if not host.startswith("\0") for e in b.events
+        ]
+
+    def next_seq(self, host: str) -> int:
+        buf = self._buffers.get(host)
+        return buf.next_seq if buf is not None else 0
+
+    def landed(self, host: str, seq: int) -> bool:
+        """Whether every batch to `host` numbered below `seq` was applied (or failed for good)."""
+        buf = self._buffers.get(host)
+        return buf is None or not any(s < seq for s in buf.in_flight)
 
     def done(self, host: str, seq: int) -> None:
         """The batch `seq` to `host` was applied (or failed for good)."""

@@ -53,9 +53,18 @@ class GuildHost:
     """Holds the guilds of some partitions (or one guild) and runs their rounds."""
 
     def __init__(
-        self, name: str, config: Config, clock: dict, started_at: float, owns: Ownership
+        self,
+        name: str,
+        config: Config,
+        clock: dict,
+        started_at: float,
+        owns: Ownership,
+        directory: str | None = None,
     ) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        if directory is not None:  # partitions may have moved since this host was first made
+            mine = ray.get(ray.get_actor(directory, namespace=NAMESPACE).partitions_of.remote(name))
+            owns = Ownership(owns.partitions, frozenset(mine))
         self.name, self.owns = name, owns
         self._decode = msgspec.msgpack.Decoder(Batch).decode
         registry = action_registry(config.runtime.plugin_dirs)
@@ -161,6 +170,24 @@ class GuildHost:
             return await host_admin.configure(self.core, guild_id, changes)
         except ValueError as e:
             return {"error": str(e)}
+
+    async def release(self, partitions: list[int]) -> int:
+        """A partition move: write these partitions' guilds through and forget them."""
+        leaving = Ownership(self.owns.partitions, frozenset(partitions))
+        released = await self.core.release(leaving)
+        self.owns = Ownership(self.owns.partitions, self.owns.mine - leaving.mine)
+        return released
+
+    async def acquire(self, partitions: list[int]) -> int:
+        """A partition move: take these partitions and load their guilds from the store."""
+        self._ensure_loops()
+        joining = Ownership(self.owns.partitions, frozenset(partitions))
+        self.owns = Ownership(self.owns.partitions, self.owns.mine | joining.mine)
+        return await asyncio.to_thread(self.core.load, joining)
+
+    async def guild_ids(self) -> list[int]:
+        """The guilds this host holds now."""
+        return list(self.core.engine.guild_ids())
 
     async def flush(self) -> None:
         """Write every dirty guild now."""

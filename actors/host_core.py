@@ -131,6 +131,32 @@ class HostCore:
         self.count_moods()
         return loaded
 
+    async def release(self, leaving: Callable[[int], bool], timeout_s: float = 30.0) -> int:
+        """Hand guilds over (a partition move): finish their rounds, write them through, forget.
+
+        Returns how many guilds were written. Raises when their rounds do not end in time, and
+        then keeps them (nothing is lost; the move is not made).
+        """
+        gids = [gid for gid in self.engine.guild_ids() if leaving(gid)]
+        deadline = time.monotonic() + timeout_s
+        while any(gid in self.in_round for gid in gids) or self._outgoing:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: rounds still running after {timeout_s}s")
+            await asyncio.sleep(0.005)
+        if self._committer is not None:
+            await self._committer  # their messages are out, their actions recorded
+        snapshots = {gid: self.engine.snapshot(gid) for gid in gids}
+        if snapshots:
+            await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
+        for gid in gids:
+            self.engine.forget(gid)
+            self.write_behind.forget(gid)
+            self.transcripts.forget(gid)
+            for table in (self._timer_of, self.owner, self.last_decision):
+                table.pop(gid, None)
+        self.count_moods()
+        return len(snapshots)
+
     # events -------------------------------------------------------------------------------
     def apply(self, batch: Batch) -> BatchReply:
         """Apply a batch (and any it released) in order; start rounds for what was decided."""

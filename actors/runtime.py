@@ -29,6 +29,7 @@ from .gateway import Gateway
 from .host import NAMESPACE, GuildHost
 from .ownership import Ownership
 from .partition import host_of_partition
+from .rebalance import apply_moves, plan_moves
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def init_ray(address: str = "") -> bool:
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=True)
     else:
         ray.init(
+            address="local",  # a Ray of our own, not whatever else runs on this machine
             namespace=NAMESPACE, include_dashboard=False, object_store_memory=128 * 1024**2,
             log_to_driver=True,
         )  # fmt: skip
@@ -72,10 +74,12 @@ class Runtime:
         self.gateway: object | None = None
         self.directory: object | None = None
         self._owns_ray = False
+        self._nodes: set[str] | None = None  # alive nodes seen (scale-out follows new ones)
 
     # start --------------------------------------------------------------------------------
     def start(self) -> None:
         self._owns_ray = init_ray(self.config.runtime.address)
+        self._nodes = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
         cfg = self.config
         n = cfg.runtime.hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
         clock = self.clock.to_dict()
@@ -93,15 +97,7 @@ class Runtime:
             for p in range(cfg.runtime.partitions):
                 mine[host_of_partition(p, n)].add(p)
             for i in range(n):
-                name = host_name(self.prefix, i)
-                handle = self.host_class.options(
-                    name=name, namespace=NAMESPACE, scheduling_strategy="SPREAD"
-                ).remote(
-                    name, cfg, clock, self.started_at,
-                    Ownership(cfg.runtime.partitions, frozenset(mine[i])),
-                )  # fmt: skip
-                self.hosts[name] = _Watched(handle, "host")
-                self.metrics.host_seen(name)
+                self._make_host(host_name(self.prefix, i), mine[i], "SPREAD")
             for w in self.hosts.values():
                 self._seen(w, ray.get(w.handle.info.remote()))
         self.gateway = Gateway.options(
@@ -115,6 +111,56 @@ class Runtime:
         self.discovery.start()
         if cfg.runtime.placement == "dedicated":
             self._watch_dedicated()
+
+    def _make_host(self, name: str, partitions: set[int], strategy) -> _Watched:
+        cfg = self.config
+        handle = self.host_class.options(
+            name=name, namespace=NAMESPACE, scheduling_strategy=strategy
+        ).remote(
+            name, cfg, self.clock.to_dict(), self.started_at,
+            Ownership(cfg.runtime.partitions, frozenset(partitions)),
+            directory=f"{self.prefix}directory",
+        )  # fmt: skip
+        w = self.hosts[name] = _Watched(handle, "host")
+        self.metrics.host_seen(name)
+        return w
+
+    async def add_hosts(self, count: int, *, node_id: str | None = None) -> dict[int, tuple]:
+        """Scale out: `count` new hosts (on `node_id` if given), partitions moved to them.
+
+        Follows `actors.rebalance`: hold at the gateway, release from the old hosts (written
+        through), acquire on the new ones (loaded), new table, held events routed on. Returns
+        the moves made (partition → (old host, new host)).
+        """
+        if self.config.runtime.placement != "sharded" or count < 1:
+            return {}
+        strategy = (
+            "SPREAD" if node_id is None else NodeAffinitySchedulingStrategy(node_id, soft=True)
+        )
+        start = len(self.hosts)
+        made = [
+            self._make_host(host_name(self.prefix, start + i), set(), strategy)
+            for i in range(count)
+        ]
+        for w in made:
+            self._seen(w, await w.handle.info.remote())
+        table = await self.directory.table.remote()
+        moves = plan_moves(table, list(self.hosts))
+        if not moves:
+            return moves
+        by_old: dict[str, list[int]] = {}
+        by_new: dict[str, list[int]] = {}
+        for partition, (old, new) in moves.items():
+            by_old.setdefault(old, []).append(partition)
+            by_new.setdefault(new, []).append(partition)
+        await self.gateway.hold.remote(sorted(moves))
+        await asyncio.gather(*(self.hosts[h].handle.release.remote(ps) for h, ps in by_old.items()))
+        await asyncio.gather(*(self.hosts[h].handle.acquire.remote(ps) for h, ps in by_new.items()))
+        new_table = apply_moves(table, moves)
+        await self.directory.set_table.remote(new_table)
+        await self.gateway.route_to.remote(new_table)
+        log.info("scaled out to %d hosts: %d partitions moved", len(self.hosts), len(moves))
+        return moves
 
     def _seen(self, w: _Watched, info: dict) -> None:
         if w.pid is not None and info["pid"] != w.pid:
@@ -143,10 +189,32 @@ class Runtime:
                 continue
             self._seen(w, info)
 
+    async def follow_nodes(self) -> int:
+        """Scale out onto nodes that joined since the last look (when `runtime.hosts` is 0, as
+        many hosts as the node has CPUs); returns how many hosts were added."""
+        if self.config.runtime.hosts or self.config.runtime.placement != "sharded":
+            return 0
+        alive = {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
+        if self._nodes is None:
+            self._nodes = set(alive)
+            return 0
+        added = 0
+        for node_id, node in alive.items():
+            if node_id not in self._nodes:
+                self._nodes.add(node_id)
+                count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
+                await self.add_hosts(count, node_id=node_id)
+                added += count
+        return added
+
     async def watch(self, stop: asyncio.Event, every_s: float = 2.0) -> None:
-        """Health checks until `stop` is set."""
+        """Health checks and scale-out onto new nodes, until `stop` is set."""
         while not stop.is_set():
             await self.check()
+            try:
+                await self.follow_nodes()
+            except Exception:
+                log.exception("scaling out onto a new node failed; will look again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
 

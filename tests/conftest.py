@@ -17,6 +17,7 @@ def ray_session() -> Iterator[None]:
     from actors.host import NAMESPACE
 
     ray.init(
+        address="local",  # a Ray of its own, even if another one runs on this machine
         num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2,
         namespace=NAMESPACE, log_to_driver=False, configure_logging=False,
     )  # fmt: skip

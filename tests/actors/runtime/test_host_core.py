@@ -172,3 +172,19 @@ def test_plugins_load_only_from_the_configured_folders(caplog) -> None:
     assert {"greeting", "random_emoji"} <= set(action_registry(("plugins",)).names)
     assert set(action_registry(("no/such/folder",)).names) == builtin
     assert "plugin folder no/such/folder does not exist" in caplog.text
+
+
+def test_a_parked_buffer_is_never_cut_into_a_batch() -> None:
+    from actors.gateway_core import GatewayCore
+    from metrics import GuildmindMetrics, new_registry
+
+    core = GatewayCore(
+        "gw", route=lambda g: "\0held" if g == 1 else "host-0",
+        metrics=GuildmindMetrics(new_registry(process_metrics=False)), flush_ms=0,
+    )  # fmt: skip
+    core.offer(MessageEvent(1, 7, 1, T0))
+    core.offer(MessageEvent(2, 7, 1, T0))
+    batches = core.due_batches(T0 + 10, all_now=True)
+    assert [(host, len(b.events)) for host, b in batches] == [("host-0", 1)]
+    assert [e.guild_id for e, _ in core.take("\0held")] == [1]
+    assert core.queued == 0

@@ -199,3 +199,39 @@ async def test_overload_sheds_presence_first_counts_drops_and_recovers(tmp_path:
 def test_actors_are_named_in_the_guildmind_namespace(runtime) -> None:
     name = next(iter(runtime.hosts))
     assert ray.get_actor(name, namespace=NAMESPACE) is not None
+
+
+async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_nothing(
+    tmp_path: Path,
+) -> None:
+    rt = Runtime(config(tmp_path, guilds=60))
+    rt.start()
+    try:
+        await until(lambda: _stats_when(rt, lambda s: s["delivered"] >= 5 and s["applied"] > 300))
+        before = {}
+        for w in rt.hosts.values():
+            for gid in await w.handle.guild_ids.remote():
+                before[gid] = await w.handle.guild.remote(gid)
+        moves = await rt.add_hosts(1)
+        assert len(moves) == 1024 // 3  # host-2 takes a third of the partitions
+        assert len(rt.hosts) == 3
+        n = (await rt.stats())["applied"]
+        await until(lambda: _stats_when(rt, lambda s: s["applied"] > n + 300))
+        owners: dict[int, str] = {}
+        for name, w in rt.hosts.items():
+            for gid in await w.handle.guild_ids.remote():
+                assert gid not in owners, f"guild {gid} on {owners[gid]} and {name}"
+                owners[gid] = name
+        assert set(before) <= set(owners)  # every guild still has exactly one host
+        moved = [g for g in before if owners[g] == next(iter(reversed(rt.hosts)))]
+        assert moved  # some guilds moved to the new host, with their state
+        for gid in moved:
+            now = await rt.hosts[owners[gid]].handle.guild.remote(gid)
+            assert now["last_action_at"] >= before[gid]["last_action_at"]
+            assert now["mood"] and (now["last_action"] or not before[gid]["last_action"])
+        await rt.gateway.stop.remote()  # the source stops, every buffered event goes out
+        stats = await rt.stats()
+        assert stats["dropped"] == {} and stats["host_errors"] == 0
+        assert stats["applied"] == stats["generated"], stats  # nothing lost or applied twice
+    finally:
+        rt.stop()
