@@ -76,6 +76,8 @@ class Gateway:
         self._held: set[int] = set()
         self._hosts: dict[str, object] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+        self._start_lock = asyncio.Lock()
         self._sending: set[asyncio.Task[None]] = set()
         self.delivered = self.failed = self.host_errors = self.applied = self.malformed = 0
 
@@ -93,19 +95,24 @@ class Gateway:
         return self.core.offer(event, line)
 
     async def start(self) -> dict:
-        """Learn the placement, start the source and the batching loop."""
-        if not self.dedicated:
-            self._table = await self.directory.table.remote()
-        elif isinstance(self.source, SyntheticSource):
-            ids = [g.guild_id for g in self.source.traffic.guilds]
-            self._placed.update(await self.directory.place.remote(ids))
-        self._tasks = [
-            asyncio.create_task(self.source.run(self.offer)),
-            asyncio.create_task(self._batches()),
-        ]
-        return await self.info()
+        """Learn the placement, start the source and the batching loop (once)."""
+        async with self._start_lock:
+            if not self._tasks:
+                if not self.dedicated:
+                    self._table = await self.directory.table.remote()
+                elif isinstance(self.source, SyntheticSource):
+                    ids = [g.guild_id for g in self.source.traffic.guilds]
+                    self._placed.update(await self.directory.place.remote(ids))
+                self._tasks = [
+                    asyncio.create_task(self.source.run(self.offer)),
+                    asyncio.create_task(self._batches()),
+                ]
+        return {"name": self.name, "metrics": metrics_target(self.server)}
 
     async def info(self) -> dict:
+        """Who and where this gateway is; after Ray restarted it, this starts it again."""
+        if not self._tasks and not self._stopped:
+            return await self.start()
         return {"name": self.name, "metrics": metrics_target(self.server)}
 
     async def _batches(self) -> None:
@@ -244,6 +251,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop the source, send what is buffered, wait for batches in flight."""
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         deadline = time.monotonic() + 10

@@ -179,7 +179,16 @@ class Runtime:
 
     # running ------------------------------------------------------------------------------
     async def check(self, timeout_s: float = 10.0) -> None:
-        """Ask every host who it is: notice restarts, keep service discovery current."""
+        """Ask every host who it is: notice restarts, keep service discovery current.
+
+        The gateway is asked too: one that Ray restarted starts its source again on that call.
+        """
+        if self.gateway is not None:
+            try:
+                gw = await asyncio.wait_for(self.gateway.info.remote(), timeout_s)
+                self.targets.add(gw["name"], gw["metrics"], role="gateway")
+            except Exception as e:
+                log.warning("the gateway is not answering (%s); Ray restarts it", type(e).__name__)
         for name, w in list(self.hosts.items()):
             try:
                 info = await asyncio.wait_for(w.handle.info.remote(), timeout_s)

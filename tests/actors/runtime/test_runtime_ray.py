@@ -235,3 +235,18 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
         assert stats["applied"] == stats["generated"], stats  # nothing lost or applied twice
     finally:
         rt.stop()
+
+
+async def test_a_gateway_restarted_by_ray_starts_its_source_again(runtime) -> None:
+    await until(lambda: _stats_when(runtime, lambda s: s["applied"] > 100))
+    ray.kill(runtime.gateway, no_restart=False)
+
+    async def flowing():
+        try:
+            await runtime.check(timeout_s=5)
+            return await _stats_when(runtime, lambda s: s["applied"] > 50)
+        except Exception:
+            return None
+
+    stats = await until(flowing, timeout=60)  # a new process: its counters start again
+    assert stats["host_errors"] == 0
