@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 _INF = math.inf
 
 
+def _counts_in(settings: GuildSettings, channel_id: int | None) -> bool:
+    """Whether a message in `channel_id` counts: the autonomous channels only, when set."""
+    if settings.channels:
+        return channel_id in settings.channels
+    return not settings.default_channel or channel_id == settings.default_channel
+
+
 class AutonomousEngine:
     """Decides, per guild, whether the bot should speak now, from signals and mood.
 
@@ -135,13 +142,7 @@ class AutonomousEngine:
         channel_id: int | None,
         author_id: int | None,
     ) -> bool:
-        settings = st.settings
-        if author_is_bot:
-            return False
-        if settings.channels:
-            if channel_id not in settings.channels:
-                return False
-        elif settings.default_channel and channel_id != settings.default_channel:
+        if author_is_bot or not _counts_in(st.settings, channel_id):
             return False
         st.add_message(at, author_id, channel_id)
         return True
@@ -185,7 +186,15 @@ class AutonomousEngine:
             if not (0.0 <= at < _INF):
                 self._time(at)  # raises the usual error
             st = self._guilds.get(event.guild_id) or self._guild(event.guild_id)
-            return self._count(st, event.author_is_bot, at, event.channel_id, event.author_id)
+            if event.author_is_bot:
+                return False
+            settings = st.settings  # (the hot path: `_count`, unrolled)
+            if (settings.channels or settings.default_channel) and not _counts_in(
+                settings, event.channel_id
+            ):
+                return False
+            st.add_message(at, event.author_id, event.channel_id)
+            return True
         if kind is PresenceEvent:
             self._presence(
                 self._guild(event.guild_id), event.user_id, self._time(event.at), event.activity,
@@ -242,6 +251,11 @@ class AutonomousEngine:
         st = self._guilds.get(guild_id)
         if st is None:
             return None
+        return self._check(guild_id, st, at, triggered_by_message)
+
+    def _check(
+        self, guild_id: int, st: GuildState, at: float, triggered_by_message: bool
+    ) -> Decision | None:
         r = self.rules
         since = at - st.last_action_at
         if since < r.min_interval_s or at - self.started_at < r.startup_s:
