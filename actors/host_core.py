@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 _EVENT_TYPE = {MessageEvent: "message", PresenceEvent: "presence", MemberJoinEvent: "member_join"}
 
+FLUSH_CHUNK = 1000  # guilds snapshotted per store write (a few ms on the event loop)
+
 Send = Callable[[str, list[OutgoingMessage]], Awaitable[None]]
 """Hands outgoing messages to the gateway (by name) that owns their guilds."""
 
@@ -418,11 +420,16 @@ class HostCore:
         wb = self.write_behind
         if not wb.pending or not (force or wb.due(time.monotonic())):
             return
-        batch = wb.collect(self.engine.snapshot)
-        result = await asyncio.to_thread(wb.commit, self.store, batch)
-        self.metrics.flush_result(result)
-        if result.error:
-            log.warning("%s: write-behind failed, will retry: %s", self.name, result.error)
+        for _ in range(wb.pending // FLUSH_CHUNK + 1):  # guilds dirtied meanwhile wait their turn
+            # in chunks: snapshots are taken on the event loop (consistent), so keep each short
+            batch = wb.collect(self.engine.snapshot, limit=FLUSH_CHUNK)
+            result = await asyncio.to_thread(wb.commit, self.store, batch)
+            self.metrics.flush_result(result)
+            if result.error:
+                log.warning("%s: write-behind failed, will retry: %s", self.name, result.error)
+                return
+            if not wb.pending:
+                return
 
     def housekeeping(self, now: float) -> None:
         """Forget idle transcripts; recount guilds by mood for the scrape-time gauges."""

@@ -34,6 +34,7 @@ class LoadSpec:
     placement: str = "sharded"
     source: str = "synthetic"
     seed: int = 0
+    warmup_s: float = 3.0
 
 
 def percentile(samples: list[tuple[float, int]], q: float) -> float:
@@ -73,6 +74,9 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
     try:
         hosts = [w.handle for w in runtime.hosts.values()]
         rss_before = sum(w.info.get("rss", 0) for w in runtime.hosts.values())
+        await asyncio.sleep(
+            spec.warmup_s
+        )  # start-up (imports, first guilds) is not the steady state
         await asyncio.gather(*(h.load_report.remote(reset=True) for h in hosts))
         start_stats = await runtime.stats()
         started = time.monotonic()

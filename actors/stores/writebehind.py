@@ -103,10 +103,14 @@ class WriteBehind:
         return dirty
 
     # writing ----------------------------------------------------------------------------------
-    def collect(self, snapshot_fn: Callable[[int], bytes]) -> Batch:
-        """Snapshot every dirty guild. A guild `snapshot_fn` no longer knows (KeyError) is dropped;
-        one whose snapshot fails otherwise stays dirty."""
-        ids = self.take_dirty()
+    def collect(self, snapshot_fn: Callable[[int], bytes], limit: int | None = None) -> Batch:
+        """Snapshot every dirty guild (at most `limit` of them; the rest stay dirty). A guild
+        `snapshot_fn` no longer knows (KeyError) is dropped; one whose snapshot fails otherwise
+        stays dirty."""
+        if limit is None or len(self._dirty) <= limit:
+            ids = self.take_dirty()
+        else:
+            ids = {self._dirty.pop() for _ in range(limit)}
         with self._lock:
             self._seq += 1
             seq = self._seq
