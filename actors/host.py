@@ -221,7 +221,7 @@ class GuildHost:
             now = clock.now()
             due = core.next_timer()
             if due is not None and due <= now:
-                core.fire_timers(now, limit=2_000)
+                core.fire_timers(now, limit=500)
                 await asyncio.sleep(0)  # let batches in between
                 continue
             wait = 0.25 if due is None else min(0.25, clock.real_seconds(due - now))

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 _EVENT_TYPE = {MessageEvent: "message", PresenceEvent: "presence", MemberJoinEvent: "member_join"}
 
-FLUSH_CHUNK = 1000  # guilds snapshotted per store write (a few ms on the event loop)
+FLUSH_CHUNK = 500  # guilds snapshotted per store write (a few ms on the event loop)
 
 Send = Callable[[str, list[OutgoingMessage]], Awaitable[None]]
 """Hands outgoing messages to the gateway (by name) that owns their guilds."""

@@ -132,17 +132,24 @@ async def ramp(
     while True:
         step = LoadSpec(**{**spec.__dict__, "rate": rate})
         report = await run_load(step, config_for(step), host_class=host_class)
-        ok = report["events_dropped"] == 0 and report["latency_ms"]["p99"] <= p99_ms
+        # sustained: nothing dropped, p99 within the bound, and what was sent was applied (the
+        # synthetic rate follows a time-of-day shape, so "sent" is the measure, not "asked")
+        ok = (
+            report["events_dropped"] == 0
+            and report["latency_ms"]["p99"] <= p99_ms
+            and report["events_processed"] >= 0.97 * report["events_sent"]
+        )
         runs.append({"rate": rate, "ok": ok, "events_per_s": report["events_per_s"],
                      "p99_ms": report["latency_ms"]["p99"]})  # fmt: skip
         print(f"  ramp: {rate:>10,.0f} events/s asked → {report['events_per_s']:>10,.0f} applied, "
               f"p99 {report['latency_ms']['p99']:.1f} ms, dropped {report['events_dropped']:,}"
               f"{'' if ok else '  ✗'}")  # fmt: skip
-        if not ok or report["events_per_s"] < 0.9 * rate:
+        if not ok:
             break
         best, rate = report, rate * factor
     result = best or report
-    result["ramp"] = {"sustained_rate": best["rate_asked"] if best else 0.0, "steps": runs}
+    sustained = best["events_per_s"] if best else 0.0
+    result["ramp"] = {"sustained_events_per_s": sustained, "steps": runs}
     return result
 
 
