@@ -55,8 +55,11 @@ def make_engine(config: Config, *, started_at: float, seed: int | None) -> Auton
 def adopter(config: Config):
     """Sets a newly seen guild's configured settings and mood."""
 
+    shared = config.engine_settings_for(-1)  # the defaults: one object for every plain guild
+
     def adopt(engine: AutonomousEngine, guild_id: int, at: float) -> None:
-        engine.configure(guild_id, config.engine_settings_for(guild_id))
+        own = guild_id in config.guilds
+        engine.configure(guild_id, config.engine_settings_for(guild_id) if own else shared)
         engine.update_mood(guild_id, config.mood_for(guild_id), at=at)
 
     return adopt

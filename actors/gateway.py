@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import logging
 import time
 
@@ -65,6 +66,7 @@ class Gateway:
         self.directory = ray.get_actor(directory, namespace=NAMESPACE)
         self.dedicated = config.runtime.placement == "dedicated"
         self.source = make_source(config, self.clock)
+        gc.freeze()  # long-lived from here on: out of the collector's full passes (see GuildHost)
         attach = getattr(self.source, "attach", None)
         if attach is not None:  # sources that talk to hosts (default channels, slash commands)
             attach(self.call_host, self.metrics)

@@ -9,6 +9,7 @@ the state store; the sequencer's `floor` keeps retried batches in order. Each ho
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 
@@ -83,6 +84,9 @@ class GuildHost:
             send=self._send, metrics=self.metrics, registry=registry,
         )  # fmt: skip
         self.loaded = self.core.load(owns)
+        # What exists now (modules, the loaded guilds) lives as long as the process: keep it out
+        # of the collector's full passes, which otherwise stalled the loop ~80 ms (p99 latency).
+        gc.freeze()
         self._gateways: dict[str, object] = {}
         self._loops: list[asyncio.Task[None]] = []
 

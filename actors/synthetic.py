@@ -72,7 +72,7 @@ class Mix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
             )
 
 
-class SyntheticGuild(msgspec.Struct, frozen=True):
+class SyntheticGuild(msgspec.Struct, frozen=True, gc=False):
     """One synthetic guild's fixed traits."""
 
     guild_id: int

@@ -90,7 +90,7 @@ def _minutes(owner: str, text: str) -> int:
     return h * 60 + m
 
 
-class QuietHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class QuietHours(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     """Hours in the guild's time zone when the bot never speaks on its own ('23:00'–'07:00')."""
 
     start: str
@@ -111,7 +111,9 @@ class QuietHours(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return (_minutes("end", self.end) - minute_of_day) % 1440
 
 
-class GuildSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class GuildSettings(
+    msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True, kw_only=True
+):
     """What a guild's admins may change: where the bot speaks, its time zone, quiet hours, pause."""
 
     channels: frozenset[int] = frozenset()  # autonomous channels; empty: see default_channel
