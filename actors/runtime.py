@@ -199,9 +199,12 @@ class Runtime:
             self._seen(w, info)
 
     async def follow_nodes(self) -> int:
-        """Scale out onto nodes that joined since the last look (when `runtime.hosts` is 0, as
-        many hosts as the node has CPUs); returns how many hosts were added."""
-        if self.config.runtime.hosts or self.config.runtime.placement != "sharded":
+        """Scale out onto nodes that joined since the last look: as many new hosts as the node
+        has CPUs (at least one), partitions rebalanced onto them; returns how many were added.
+
+        (`runtime.hosts` is how many hosts to start with; a node that leaves takes nothing away:
+        Ray restarts its hosts on the others, and they keep their partitions.)"""
+        if self.config.runtime.placement != "sharded":
             return 0
         alive = {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
         if self._nodes is None:
@@ -209,11 +212,12 @@ class Runtime:
             return 0
         added = 0
         for node_id, node in alive.items():
-            if node_id not in self._nodes:
-                self._nodes.add(node_id)
-                count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
-                await self.add_hosts(count, node_id=node_id)
-                added += count
+            if node_id in self._nodes or not await _takes_work(node_id):
+                continue  # a node that just joined may not run workers yet: next look
+            self._nodes.add(node_id)
+            count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
+            await self.add_hosts(count, node_id=node_id)
+            added += count
         return added
 
     async def watch(self, stop: asyncio.Event, every_s: float = 2.0) -> None:
@@ -256,6 +260,22 @@ class Runtime:
             self.discovery = None
         if self._owns_ray:
             ray.shutdown()
+
+
+@ray.remote(num_cpus=0)
+def _here() -> str:
+    return ray.get_runtime_context().get_node_id()
+
+
+async def _takes_work(node_id: str, timeout_s: float = 20.0) -> bool:
+    """Whether `node_id` runs a task now (a soft placement there would otherwise spill over)."""
+    probe = _here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
+    ref = probe.remote()
+    try:
+        return await asyncio.wait_for(ref, timeout_s) == node_id
+    except Exception:
+        ray.cancel(ref, force=True)
+        return False
 
 
 def _quietly(*refs) -> None:
