@@ -79,7 +79,11 @@ class Runtime:
     # start --------------------------------------------------------------------------------
     def start(self) -> None:
         self._owns_ray = init_ray(self.config.runtime.address)
-        self._nodes = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
+        alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+        # only nodes that run work now: a node still starting would make soft placements spill
+        ready = ray.get([_here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node, soft=False)).remote() for node in alive], timeout=60)  # fmt: skip
+        self._nodes = set(ready)
         cfg = self.config
         n = cfg.runtime.hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
         clock = self.clock.to_dict()
@@ -96,8 +100,11 @@ class Runtime:
             mine: list[set[int]] = [set() for _ in range(n)]
             for p in range(cfg.runtime.partitions):
                 mine[host_of_partition(p, n)].add(p)
+            # round robin over the nodes (Ray's SPREAD is best effort: it put all on one node)
+            nodes = sorted(self._nodes)
             for i in range(n):
-                self._make_host(host_name(self.prefix, i), mine[i], "SPREAD")
+                where = NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True)
+                self._make_host(host_name(self.prefix, i), mine[i], where)
             for w in self.hosts.values():
                 self._seen(w, ray.get(w.handle.info.remote()))
         self.gateway = Gateway.options(
