@@ -56,17 +56,34 @@ class SqliteStore:
             )
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open the SQLite store {str(self.path)!r}: {e}") from e
-        try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a commit survives a process crash; only power loss may drop the
-            # newest commits. The bot-spoke record must survive a crashed host, which this gives.
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.Error as e:
-            self._db.close()
-            self._db = None
-            raise StoreError(f"cannot set up the SQLite store {str(self.path)!r}: {e}") from e
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                self._set_up(busy_timeout_s)
+                break
+            except sqlite3.OperationalError as e:
+                # Two processes setting up a new file at once: switching it to WAL takes a lock
+                # that SQLite's busy timeout does not wait for. Try again for a while.
+                if "locked" in str(e) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                self._fail_setup(e)
+            except sqlite3.Error as e:
+                self._fail_setup(e)
+
+    def _set_up(self, busy_timeout_s: float) -> None:
+        db = self._conn()
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a commit survives a process crash; only power loss may drop the
+        # newest commits. The bot-spoke record must survive a crashed host, which this gives.
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(_SCHEMA)
+
+    def _fail_setup(self, e: sqlite3.Error) -> None:
+        self._conn().close()
+        self._db = None
+        raise StoreError(f"cannot set up the SQLite store {str(self.path)!r}: {e}") from e
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:

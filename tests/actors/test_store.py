@@ -241,3 +241,31 @@ def test_unknown_store_url(url: str, tmp_path: Path) -> None:
     assert "s3cret" not in str(info.value)
     with pytest.raises(ValueError, match="must be a string"):
         open_store(None, data_dir=tmp_path)  # type: ignore[arg-type]
+
+
+OPENER = """
+import sys
+from actors.store import open_store
+for path in sys.argv[1:]:
+    open_store("sqlite:" + path, data_dir=".").close()  # several hosts starting at once
+print("ok")
+"""
+
+
+def test_processes_setting_up_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    # Switching a fresh file to WAL takes a lock SQLite's busy timeout does not wait for: hosts
+    # starting together once failed with "database is locked".
+    paths = [str(tmp_path / f"new-{i}.db") for i in range(15)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, *paths],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(4)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert out.strip() == "ok"
