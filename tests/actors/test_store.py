@@ -262,7 +262,7 @@ def test_processes_setting_up_a_new_sqlite_file_at_once_all_succeed(tmp_path: Pa
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(4)
     ]
     for proc in procs:
