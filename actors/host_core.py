@@ -105,6 +105,7 @@ class HostCore:
         self.in_round: set[int] = set()
         self._outgoing: list[tuple[int, list[OutgoingMessage]]] = []
         self._committer: asyncio.Task[None] | None = None
+        self._committing: set[int] = set()  # guilds whose recorded actions are being sent
         self.tasks: set[asyncio.Task[None]] = set()
         self._timers: list[tuple[float, int]] = []  # (when, guild): the earliest is next
         self._timer_of: dict[int, float] = {}  # guild → its one live timer
@@ -140,13 +141,18 @@ class HostCore:
         then keeps them (nothing is lost; the move is not made).
         """
         gids = [gid for gid in self.engine.guild_ids() if leaving(gid)]
+        going = set(gids)
         deadline = time.monotonic() + timeout_s
-        while any(gid in self.in_round for gid in gids) or self._outgoing:
+        # their rounds finish and their messages go out (recorded first); the other guilds' rounds
+        # go on meanwhile, so wait for these guilds only
+        while (
+            going & self.in_round
+            or going & self._committing
+            or any(gid in going for gid, _ in self._outgoing)
+        ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name}: rounds still running after {timeout_s}s")
             await asyncio.sleep(0.005)
-        if self._committer is not None:
-            await self._committer  # their messages are out, their actions recorded
         snapshots = {gid: self.engine.snapshot(gid) for gid in gids}
         if snapshots:
             await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
@@ -313,25 +319,31 @@ class HostCore:
         in between can lose a message, never send one twice. One store write and one call per
         gateway serve every round that finished meanwhile.
         """
-        while self._outgoing:
-            items, self._outgoing = self._outgoing, []
-            t0 = time.perf_counter()
-            snapshots = {gid: self.engine.snapshot(gid) for gid, _ in items}
-            try:
-                await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
-            except Exception as e:
-                log.error("%s: could not record the bot's actions, not sending: %s", self.name, e)
-                self.metrics.state_saves(saved=0, failed=len(snapshots))
-                for _ in items:
-                    self.metrics.round("failed")
-                continue
-            self.metrics.state_saves(saved=len(snapshots), seconds=time.perf_counter() - t0)
-            by_gateway: dict[str, list[OutgoingMessage]] = {}
-            for gid, messages in items:
-                by_gateway.setdefault(self.owner.get(gid, ""), []).extend(messages)
-                self.metrics.round("sent")
-            for gateway, messages in by_gateway.items():
-                await self.send(gateway, messages)
+        try:
+            while self._outgoing:
+                items, self._outgoing = self._outgoing, []
+                self._committing = {gid for gid, _ in items}
+                t0 = time.perf_counter()
+                snapshots = {gid: self.engine.snapshot(gid) for gid, _ in items}
+                try:
+                    await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
+                except Exception as e:
+                    log.error(
+                        "%s: could not record the bot's actions, not sending: %s", self.name, e
+                    )
+                    self.metrics.state_saves(saved=0, failed=len(snapshots))
+                    for _ in items:
+                        self.metrics.round("failed")
+                    continue
+                self.metrics.state_saves(saved=len(snapshots), seconds=time.perf_counter() - t0)
+                by_gateway: dict[str, list[OutgoingMessage]] = {}
+                for gid, messages in items:
+                    by_gateway.setdefault(self.owner.get(gid, ""), []).extend(messages)
+                    self.metrics.round("sent")
+                for gateway, messages in by_gateway.items():
+                    await self.send(gateway, messages)
+        finally:
+            self._committing = set()
 
     def _count_judge(self) -> None:
         # The modifier's judge counters are shared by every round; export what is new since the
