@@ -71,6 +71,9 @@ def ray_env(token: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env.update(FAST_FAILURE, RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(ROOT))
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token)
+    # A 1-CPU node starts one worker at a time by default; while it does, Ray spills an actor
+    # placed there with a soft affinity to another node, so the hosts did not always spread.
+    env.update(RAY_worker_maximum_startup_concurrency="8")
     return env
 
 
