@@ -100,7 +100,8 @@ async def test_each_guilds_events_apply_in_order_even_when_batches_arrive_out_of
     for seq in (3, 1, 0, 5, 2, 4, 2):  # scrambled, and one repeat
         await host.apply.remote(msgspec.msgpack.encode(batches[seq]))
     guild = await host.guild.remote(gid)
-    assert guild["messages_since_appearance"] == 6  # the repeat was ignored
+    # all six applied once: the repeat was ignored (messages since the bot spoke could be fewer:
+    # the bot may answer one of them, on a clock running 60× under a loaded machine)
     assert guild["signals"]["messages_hour"] == 6
 
 
