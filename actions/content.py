@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from actions.llm import LLMTimeout
+from engine import ASLEEP, BUILTIN_MOODS
 from engine.decision import ACTIONS
 
 if TYPE_CHECKING:
@@ -27,19 +28,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_MOODS = (
-    "neutral",
-    "bubbly",
-    "excited",
-    "curious",
-    "silly",
-    "shy",
-    "serious",
-    "sleepy",
-    "melancholy",
-    "irritated",
-)
-"""Moods every built-in action has phrases for (``asleep`` never acts)."""
+REQUIRED_MOODS = tuple(mood for mood in BUILTIN_MOODS if mood != ASLEEP)
+"""Moods every built-in action has phrases for: the engine's built-ins (``asleep`` never acts)."""
 
 BUILTIN_CONTENT = (*ACTIONS, "reply")
 """Actions the shipped phrase banks cover."""
