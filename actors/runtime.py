@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ from .partition import host_of_partition
 from .rebalance import apply_moves, plan_moves
 
 log = logging.getLogger(__name__)
+
+PLACEMENT_WAIT_S = 20.0  # how long a host is started again while Ray puts it on another node
+NODE_PASSES = 3  # looks at a node that joined before it is left idle if no host lands there
 
 
 def init_ray(address: str = "") -> bool:
@@ -75,6 +79,8 @@ class Runtime:
         self.directory: object | None = None
         self._owns_ray = False
         self._nodes: set[str] | None = None  # alive nodes seen (scale-out follows new ones)
+        self._tries: dict[str, int] = {}  # nodes that joined: passes at placing hosts there
+        self._named = 0  # host names used (host-0 … host-N-1)
 
     # start --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,13 +106,18 @@ class Runtime:
             mine: list[set[int]] = [set() for _ in range(n)]
             for p in range(cfg.runtime.partitions):
                 mine[host_of_partition(p, n)].add(p)
-            # round robin over the nodes (Ray's SPREAD is best effort: it put all on one node)
+            # round robin over the nodes, each host checked to be there (see `_placed`)
             nodes = sorted(self._nodes)
-            for i in range(n):
-                where = NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True)
-                self._make_host(host_name(self.prefix, i), mine[i], where)
-            for w in self.hosts.values():
-                self._seen(w, ray.get(w.handle.info.remote()))
+            made = {host_name(self.prefix, i): (mine[i], nodes[i % len(nodes)]) for i in range(n)}
+            handles = [self._new_host(name, ps, node) for name, (ps, node) in made.items()]
+            infos = ray.get([h.info.remote() for h in handles], timeout=120)
+            for (name, (ps, node)), handle, info in zip(made.items(), handles, infos, strict=True):
+                placed = self._placed(name, ps, node, handle, info)
+                if placed is None:  # Ray would not put it there: anywhere, then
+                    handle = self._new_host(name, ps, None)
+                    placed = handle, ray.get(handle.info.remote(), timeout=120)
+                self._watch(name, *placed)
+            self._named = n
         self.gateway = Gateway.options(
             name=f"{self.prefix}gateway-0", namespace=NAMESPACE, scheduling_strategy=here
         ).remote(f"{self.prefix}gateway-0", cfg, clock, directory_name)
@@ -119,18 +130,50 @@ class Runtime:
         if cfg.runtime.placement == "dedicated":
             self._watch_dedicated()
 
-    def _make_host(self, name: str, partitions: set[int], strategy) -> _Watched:
+    def _new_host(self, name: str, partitions: set[int], node_id: str | None):
+        """A host actor on `node_id` if Ray agrees (soft affinity), else where Ray spreads it."""
         cfg = self.config
-        handle = self.host_class.options(
+        strategy = (
+            "SPREAD" if node_id is None else NodeAffinitySchedulingStrategy(node_id, soft=True)
+        )
+        return self.host_class.options(
             name=name, namespace=NAMESPACE, scheduling_strategy=strategy
         ).remote(
             name, cfg, self.clock.to_dict(), self.started_at,
             Ownership(cfg.runtime.partitions, frozenset(partitions)),
             directory=f"{self.prefix}directory",
         )  # fmt: skip
+
+    def _placed(
+        self, name: str, partitions: set[int], node_id: str | None, handle, info: dict
+    ) -> tuple[object, dict] | None:
+        """The host (`handle`, just started, serving nothing yet) on `node_id`, or None.
+
+        A soft node affinity is best effort: a node that joined seconds ago often passes an actor
+        on to another node (Ray's scheduler spills it back), which would leave the node idle. A
+        host that landed elsewhere is stopped and started again, a little later each time; None
+        (and nothing left running) when it has not landed there within `PLACEMENT_WAIT_S`.
+        Blocking: call it in a thread from async code.
+        """
+        deadline = time.monotonic() + PLACEMENT_WAIT_S
+        pause = 0.5
+        while node_id is not None and info["node"] != node_id:
+            ray.kill(handle, no_restart=True)
+            _wait_name_free(name)
+            if time.monotonic() + pause > deadline:
+                log.warning("%s: Ray would not place it on node %s", name, node_id)
+                return None
+            log.info("%s landed on another node than asked; starting it again", name)
+            time.sleep(pause)
+            pause = min(2 * pause, 4.0)
+            handle = self._new_host(name, partitions, node_id)
+            info = ray.get(handle.info.remote(), timeout=120)
+        return handle, info
+
+    def _watch(self, name: str, handle, info: dict) -> None:
         w = self.hosts[name] = _Watched(handle, "host")
         self.metrics.host_seen(name)
-        return w
+        self._seen(w, info)
 
     async def add_hosts(self, count: int, *, node_id: str | None = None) -> dict[int, tuple]:
         """Scale out: `count` new hosts (on `node_id` if given), partitions moved to them.
@@ -141,16 +184,21 @@ class Runtime:
         """
         if self.config.runtime.placement != "sharded" or count < 1:
             return {}
-        strategy = (
-            "SPREAD" if node_id is None else NodeAffinitySchedulingStrategy(node_id, soft=True)
-        )
-        start = len(self.hosts)
-        made = [
-            self._make_host(host_name(self.prefix, start + i), set(), strategy)
-            for i in range(count)
-        ]
-        for w in made:
-            self._seen(w, await w.handle.info.remote())
+        t0 = time.monotonic()
+        stages: list[str] = []
+
+        def stage(what: str) -> None:
+            stages.append(f"{what} {time.monotonic() - t0:.2f}s")
+
+        names = [host_name(self.prefix, self._named + i) for i in range(count)]
+        self._named += count  # a name is never used twice, even for a host that was not placed
+        handles = [self._new_host(name, set(), node_id) for name in names]
+        infos = await asyncio.gather(*(h.info.remote() for h in handles))
+        for name, handle, info in zip(names, handles, infos, strict=True):
+            placed = await asyncio.to_thread(self._placed, name, set(), node_id, handle, info)
+            if placed is not None:
+                self._watch(name, *placed)
+        stage("started")
         table = await self.directory.table.remote()
         moves = plan_moves(table, list(self.hosts))
         if not moves:
@@ -161,12 +209,19 @@ class Runtime:
             by_old.setdefault(old, []).append(partition)
             by_new.setdefault(new, []).append(partition)
         await self.gateway.hold.remote(sorted(moves))
+        stage("held")
         await asyncio.gather(*(self.hosts[h].handle.release.remote(ps) for h, ps in by_old.items()))
+        stage("released")
         await asyncio.gather(*(self.hosts[h].handle.acquire.remote(ps) for h, ps in by_new.items()))
+        stage("acquired")
         new_table = apply_moves(table, moves)
         await self.directory.set_table.remote(new_table)
         await self.gateway.route_to.remote(new_table)
-        log.info("scaled out to %d hosts: %d partitions moved", len(self.hosts), len(moves))
+        stage("routed")
+        log.info(
+            "scaled out to %d hosts: %d partitions moved (%s)",
+            len(self.hosts), len(moves), ", ".join(stages),
+        )  # fmt: skip
         return moves
 
     def _seen(self, w: _Watched, info: dict) -> None:
@@ -221,10 +276,16 @@ class Runtime:
         for node_id, node in alive.items():
             if node_id in self._nodes or not await _takes_work(node_id):
                 continue  # a node that just joined may not run workers yet: next look
-            self._nodes.add(node_id)
             count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
+            before = len(self.hosts)
             await self.add_hosts(count, node_id=node_id)
-            added += count
+            landed = len(self.hosts) - before
+            added += landed
+            self._tries[node_id] = self._tries.get(node_id, 0) + 1
+            if landed or self._tries[node_id] >= NODE_PASSES:
+                self._nodes.add(node_id)  # followed (or, after a few passes, given up on)
+                if not landed:
+                    log.warning("node %s joined but takes no guild host; left idle", node_id)
         return added
 
     async def watch(self, stop: asyncio.Event, every_s: float = 2.0) -> None:
@@ -283,6 +344,18 @@ async def _takes_work(node_id: str, timeout_s: float = 20.0) -> bool:
     except Exception:
         ray.cancel(ref, force=True)
         return False
+
+
+def _wait_name_free(name: str, timeout_s: float = 15.0) -> None:
+    """Until Ray has let go of a killed actor's name (so a new one can take it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(name, namespace=NAMESPACE)
+        except ValueError:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the actor name {name} was not released in {timeout_s}s")
 
 
 def _quietly(*refs) -> None:
