@@ -2,8 +2,9 @@
 
     python tests/deploy/cluster_driver.py CONFIG.toml     # address: runtime.address/RAY_ADDRESS
 
-It runs the real `Runtime` (what ``guildmind run`` runs) with health checks every half second.
-It prints JSON objects to stdout, each on a line of its own starting with ``@gm ``: first
+It runs the real `Runtime` as ``guildmind run`` does (`Runtime.watch`: health checks and
+scale-out onto nodes that join), looking every half second, with its log on stderr. It prints
+JSON objects to stdout, each on a line of its own starting with ``@gm ``: first
 ``{"started": ...}``, then a report every half second (the cluster's nodes, where each actor of
 the runtime lives, each host's `info()`, the gateway's stats). When stdin closes it stops the
 runtime and prints ``{"sent": [...]}``, every message the bot sent (guild, action, virtual
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 import threading
 
@@ -30,7 +32,8 @@ MARK = "@gm "  # Ray prints the workers' output on the driver's stdout too: mark
 
 
 def emit(obj: dict) -> None:
-    print(MARK + json.dumps(obj, default=str), flush=True)
+    sys.stdout.write(f"{MARK}{json.dumps(obj, default=str)}\n")  # one write: never split
+    sys.stdout.flush()
 
 
 def placement() -> dict[str, str]:
@@ -50,6 +53,8 @@ def nodes() -> list[dict]:
 
 
 async def main(path: str) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("actors").setLevel(logging.INFO)
     runtime = Runtime(load_config(path))
     runtime.start()
     assert runtime.discovery is not None
@@ -70,9 +75,9 @@ async def main(path: str) -> None:
             "sd": runtime.discovery.url,
         }
     )
+    watcher = asyncio.create_task(runtime.watch(stdin_closed, every_s=0.5))
     try:
         while not stdin_closed.is_set():
-            await runtime.check(timeout_s=2)
             report = {
                 "nodes": nodes(),
                 "actors": placement(),
@@ -88,6 +93,7 @@ async def main(path: str) -> None:
             emit(report)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stdin_closed.wait(), 0.5)
+        await watcher
         sent = await runtime.gateway.sent.remote()
         emit({"sent": [[s.message.guild_id, s.message.action, s.at] for s in sent]})
     finally:
