@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from guildmind.config import Config
+from guildmind.config import Config, RuntimeConfig
 from metrics import DiscoveryServer, GuildmindMetrics, TargetDirectory, new_registry
 
 from .clock import RuntimeClock
@@ -38,20 +40,40 @@ PLACEMENT_WAIT_S = 20.0  # how long a host is started again while Ray puts it on
 NODE_PASSES = 3  # looks at a node that joined before it is left idle if no host lands there
 
 
-def init_ray(address: str = "") -> bool:
-    """Join `address`, or start a light local Ray; False when Ray was already up (left as is)."""
+def init_ray(address: str = "", runtime_env: dict | None = None) -> bool:
+    """Join `address`, or start a light local Ray; False when Ray was already up (left as is).
+
+    `runtime_env` (see `shipped_code`) is the job's: every actor the runtime creates gets it."""
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address:
-        ray.init(address=address, namespace=NAMESPACE, log_to_driver=True)
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=True, runtime_env=runtime_env)
     else:
         ray.init(
             address="local",  # a Ray of our own, not whatever else runs on this machine
             namespace=NAMESPACE, include_dashboard=False, object_store_memory=128 * 1024**2,
-            log_to_driver=True,
+            log_to_driver=True, runtime_env=runtime_env,
         )  # fmt: skip
     return True
+
+
+PACKAGES = ("engine", "actions", "actors", "metrics", "guildmind")  # what a worker imports
+
+
+def shipped_code(runtime: RuntimeConfig) -> dict | None:
+    """The runtime_env that sends guildmind's packages to every worker (`runtime.ship_code`).
+
+    For clusters whose nodes run stock Ray without guildmind: Ray uploads the packages when the
+    driver connects and every worker of the job imports them from its copy. Their dependencies
+    must be on the nodes, or named in `runtime.ship_pip` for Ray to install there."""
+    if not runtime.ship_code:
+        return None
+    here = [str(Path(importlib.import_module(p).__file__).parent) for p in PACKAGES]
+    env: dict = {"py_modules": here, "excludes": ["__pycache__/"]}
+    if runtime.ship_pip:
+        env["pip"] = list(runtime.ship_pip)
+    return env
 
 
 @dataclass
@@ -84,7 +106,7 @@ class Runtime:
 
     # start --------------------------------------------------------------------------------
     def start(self) -> None:
-        self._owns_ray = init_ray(self.config.runtime.address)
+        self._owns_ray = init_ray(self.config.runtime.address, shipped_code(self.config.runtime))
         alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
         # only nodes that run work now: a node still starting would make soft placements spill
         ready = ray.get([_here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(

@@ -68,6 +68,10 @@ class RuntimeConfig(msgspec.Struct, **_S):
     bot_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Miku"
     persona: Annotated[str, Meta(min_length=1, max_length=4000)] = DEFAULT_PERSONA
     plugin_dirs: tuple[str, ...] = ()  # folders of action plugins (plus the entry-point group)
+    # Nodes without guildmind installed: Ray's runtime_env sends our packages to every worker
+    # (and pip-installs `ship_pip` there, which needs a package index). See docs/deploy.md.
+    ship_code: bool = False
+    ship_pip: tuple[str, ...] = ()
 
 
 class StateConfig(msgspec.Struct, **_S):

@@ -39,7 +39,7 @@ async def serve(
 ) -> int:
     import ray
 
-    from actors.runtime import Runtime, init_ray
+    from actors.runtime import Runtime, init_ray, shipped_code
 
     emu = None
     if cfg.source.kind == "emulator":  # a loopback Discord in this process, on the runtime clock
@@ -51,7 +51,8 @@ async def serve(
     if emu is not None:
         emu.use_clock(runtime.clock.now, runtime.clock.speed)
     print(f"guildmind: starting ({cfg.source.kind} source, {cfg.runtime.placement} placement)")
-    owns_ray = init_ray(cfg.runtime.address)  # here, in the main thread (Ray's signal handlers)
+    # here, in the main thread (Ray's signal handlers)
+    owns_ray = init_ray(cfg.runtime.address, shipped_code(cfg.runtime))
     await asyncio.to_thread(runtime.start)  # the emulator keeps serving meanwhile
     assert runtime.discovery is not None
     print(f"guildmind: {len(runtime.hosts)} hosts; Prometheus discovery at {runtime.discovery.url}")

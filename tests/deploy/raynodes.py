@@ -80,8 +80,10 @@ def ray_env(token: str) -> dict[str, str]:
 class RayNode:
     """One `ray start --block` process and its process group."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.args, self.env, self.log = name, args, env, log
+    def __init__(
+        self, name: str, command: list[str], args: list[str], env: dict[str, str], log: Path
+    ) -> None:
+        self.name, self.command, self.args, self.env, self.log = name, command, args, env, log
         self.port = 0  # the GCS port (head only)
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_from = 0  # where this start's lines begin in the log
@@ -94,8 +96,9 @@ class RayNode:
         self._log_from = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(RAY), "start", "--block", *self.args],
-                stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
+                [*self.command, "start", "--block", *self.args],
+                stdout=out, stderr=subprocess.STDOUT, env=self.env,
+                cwd=self.log.parent,  # not the project's directory: nothing imported from there
                 start_new_session=True,  # its own process group: killed as one, alone
             )  # fmt: skip
 
@@ -125,7 +128,10 @@ class RayNode:
 class RayNodes:
     """A Ray cluster of nodes on this machine, all stopped (and checked gone) on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, python: Path | None = None) -> None:
+        """`python`: the interpreter the nodes (and so their workers) run; the project's `ray`
+        by default."""
+        self.command = [str(RAY)] if python is None else [str(python), "-m", "ray.scripts.scripts"]
         # short: Ray's unix socket paths live under it and must stay under ~107 bytes
         self.temp_dir = Path(tempfile.mkdtemp(prefix="gmr", dir="/tmp"))
         self.nodes: list[RayNode] = []
@@ -154,7 +160,8 @@ class RayNodes:
             "--num-cpus=1",
             *args,
         ]
-        node = RayNode(name, args, self.env, self.temp_dir.with_suffix(f".{name}.log"))
+        log = self.temp_dir.with_suffix(f".{name}.log")
+        node = RayNode(name, self.command, args, self.env, log)
         self.nodes.append(node)
         return node
 

@@ -242,3 +242,15 @@ def test_the_dockerfile_uses_the_pinned_ray_and_python() -> None:
     assert f"ray=={ray.__version__}" in pins
     for folder in ("engine", "actions", "actors", "metrics", "guildmind", "plugins"):
         assert f"COPY --chown=ray:users {folder} ./{folder}" in dockerfile, folder
+
+
+def test_the_guides_ship_pip_example_pins_what_the_workers_import() -> None:
+    """docs/deploy.md's `runtime.ship_pip` (for nodes without guildmind) loads, and names the
+    versions pyproject.toml pins for every dependency but Ray (on the nodes already) and the
+    driver-only ones (the demo's terminal view, the simulation's charts)."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", guide, re.S)
+    shipped = parse_config(block, env={}).runtime.ship_pip
+    pinned = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    driver_only = ("ray==", "rich==", "matplotlib==")
+    assert sorted(shipped) == sorted(d for d in pinned if not d.startswith(driver_only))
