@@ -240,6 +240,7 @@ class Runtime:
         await self.directory.set_table.remote(new_table)
         await self.gateway.route_to.remote(new_table)
         stage("routed")
+        self.metrics.partitions_moved(len(moves))
         log.info(
             "scaled out to %d hosts: %d partitions moved (%s)",
             len(self.hosts), len(moves), ", ".join(stages),

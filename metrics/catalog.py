@@ -162,6 +162,9 @@ class GuildmindMetrics:
         self.host_restarts_total = c(
             "guildmind_host_restarts_total", "Guild host restarts seen by the runtime.", "host"
         )
+        self.partitions_moved_total = c(
+            "guildmind_partitions_moved_total", "Partitions moved to new hosts (scale-out)."
+        )
         self.guilds = GuildCollector(self.mood_names)
         r.register(self.guilds)
 
@@ -309,3 +312,7 @@ class GuildmindMetrics:
         """`host` restarted (a new process took over its name)."""
         self.host_seen(host)
         self._hosts[host].inc()
+
+    def partitions_moved(self, n: int) -> None:
+        """A rebalance moved `n` partitions (with their guilds) to other hosts."""
+        self.partitions_moved_total.inc(n)

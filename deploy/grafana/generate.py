@@ -102,6 +102,8 @@ DASHBOARDS: dict[str, tuple[str, list[tuple[str, str, list[tuple[str, str]], str
         ("State save duration", "s", p50_p99("guildmind_state_save_seconds"), "ts"),
         ("Host restarts (last hour)", "short",
          [("sum by (host) (increase(guildmind_host_restarts_total[1h]))", "{{host}}")], "ts"),
+        ("Partitions moved (last hour)", "short",
+         [("sum(increase(guildmind_partitions_moved_total[1h]))", "moved")], "ts"),
         ("Send failures /s by reason", "ops",
          [(rate("guildmind_send_failures_total", "reason"), "{{reason}}")], "ts"),
         ("Memory by process", "bytes",

@@ -107,6 +107,7 @@ def test_recording_calls(m: GuildmindMetrics) -> None:
     m.batch_done()
     m.flush_result(SimpleNamespace(saved=10, failed=2, seconds=0.01))
     m.host_restart("host-1")
+    m.partitions_moved(341)
     assert value(m, "guildmind_events_total", type="message") == 120
     assert value(m, "guildmind_events_dropped_total", type="presence", reason="overload") == 7
     assert (
@@ -133,6 +134,7 @@ def test_recording_calls(m: GuildmindMetrics) -> None:
     assert value(m, "guildmind_state_saves_total", outcome="failure") == 2
     assert value(m, "guildmind_state_save_seconds_count") == 1
     assert value(m, "guildmind_host_restarts_total", host="host-1") == 1
+    assert value(m, "guildmind_partitions_moved_total") == 341
 
 
 def test_guild_gauges_are_read_at_scrape_time(m: GuildmindMetrics) -> None:

@@ -216,6 +216,8 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
         moves = await rt.add_hosts(1)
         assert len(moves) == 1024 // 3  # host-2 takes a third of the partitions
         assert len(rt.hosts) == 3
+        moved_total = rt.metrics.registry.get_sample_value("guildmind_partitions_moved_total")
+        assert moved_total == len(moves)
         n = (await rt.stats())["applied"]
         await until(lambda: _stats_when(rt, lambda s: s["applied"] > n + 300))
         owners: dict[int, str] = {}
