@@ -163,15 +163,17 @@ class Gateway:
         """The last step of a move: the new table, and the held events to their new hosts."""
         self._table, self._held = list(table), set()
         self._routes.clear()
+        arrived = self.core.since(HELD)
         for event, line in self.core.take(HELD):
-            self.core.offer(event, line, counted=True)
+            self.core.offer(event, line, counted=True, arrived=arrived)
 
     async def _place_pending(self) -> None:
+        arrived = self.core.since(PENDING)
         waiting = self.core.take(PENDING)
         ids = sorted({event.guild_id for event, _ in waiting})
         self._placed.update(await self.directory.place.remote(ids))
         for event, line in waiting:
-            self.core.offer(event, line, counted=True)
+            self.core.offer(event, line, counted=True, arrived=arrived)
 
     async def _send_batch(self, host: str, batch) -> None:
         try:

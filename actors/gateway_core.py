@@ -64,10 +64,18 @@ class GatewayCore:
         self.dropped: dict[tuple[str, str], int] = {}
         self._counts: dict[str, int] = {}
 
-    def offer(self, event: Event, line: Line | None = None, *, counted: bool = False) -> bool:
+    def offer(
+        self,
+        event: Event,
+        line: Line | None = None,
+        *,
+        counted: bool = False,
+        arrived: float | None = None,
+    ) -> bool:
         """Take one event (and its transcript line); False when it was shed.
 
-        `counted`: the event was offered before (it waited for a placement), count it once.
+        `counted`: the event was offered before (it waited for a placement or a move), count it
+        once; `arrived`: when it first arrived (so its batch's latency includes the wait).
         """
         kind = EVENT_TYPE.get(type(event), "other")
         if not counted:  # into the metric once per `due_batches()`, not once per event
@@ -84,7 +92,9 @@ class GatewayCore:
         if buf is None:
             buf = self._buffers[host] = _Buffer()
         if not buf.events:
-            buf.since = time.time()
+            buf.since = time.time() if arrived is None else arrived
+        elif arrived is not None and arrived < buf.since:
+            buf.since = arrived
         buf.events.append(event)
         if kind == "presence":
             buf.presence += 1
@@ -160,6 +170,11 @@ class GatewayCore:
     def has(self, host: str) -> bool:
         buf = self._buffers.get(host)
         return bool(buf and buf.events)
+
+    def since(self, host: str) -> float | None:
+        """When the oldest event buffered for `host` arrived (None: nothing buffered)."""
+        buf = self._buffers.get(host)
+        return buf.since if buf and buf.events else None
 
     def take(self, host: str) -> list[tuple[Event, Line | None]]:
         """Empty `host`'s buffer, returning its events with their lines (to offer again)."""

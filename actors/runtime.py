@@ -103,6 +103,7 @@ class Runtime:
         self._nodes: set[str] | None = None  # alive nodes seen (scale-out follows new ones)
         self._tries: dict[str, int] = {}  # nodes that joined: passes at placing hosts there
         self._named = 0  # host names used (host-0 … host-N-1)
+        self.last_move: dict = {}  # the last scale-out: hosts after it, partitions, step times
 
     # start --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -207,10 +208,10 @@ class Runtime:
         if self.config.runtime.placement != "sharded" or count < 1:
             return {}
         t0 = time.monotonic()
-        stages: list[str] = []
+        took: dict[str, float] = {}  # step -> seconds since the scale-out began
 
         def stage(what: str) -> None:
-            stages.append(f"{what} {time.monotonic() - t0:.2f}s")
+            took[what] = round(time.monotonic() - t0, 3)
 
         names = [host_name(self.prefix, self._named + i) for i in range(count)]
         self._named += count  # a name is never used twice, even for a host that was not placed
@@ -241,9 +242,10 @@ class Runtime:
         await self.gateway.route_to.remote(new_table)
         stage("routed")
         self.metrics.partitions_moved(len(moves))
+        self.last_move = {"hosts": len(self.hosts), "partitions": len(moves), "took_s": took}
         log.info(
-            "scaled out to %d hosts: %d partitions moved (%s)",
-            len(self.hosts), len(moves), ", ".join(stages),
+            "scaled out to %d hosts: %d partitions moved (%s)", len(self.hosts), len(moves),
+            ", ".join(f"{step} {t:.2f}s" for step, t in took.items()),
         )  # fmt: skip
         return moves
 

@@ -188,3 +188,25 @@ def test_a_parked_buffer_is_never_cut_into_a_batch() -> None:
     assert [(host, len(b.events)) for host, b in batches] == [("host-0", 1)]
     assert [e.guild_id for e, _ in core.take("\0held")] == [1]
     assert core.queued == 0
+
+
+def test_events_offered_again_keep_their_arrival_time() -> None:
+    """Held for a move (or a placement), then routed: the batch's latency includes the wait."""
+    from actors.gateway_core import GatewayCore
+    from metrics import GuildmindMetrics, new_registry
+
+    held = {1}
+    core = GatewayCore(
+        "gw", route=lambda g: "\0held" if g in held else "host-0",
+        metrics=GuildmindMetrics(new_registry(process_metrics=False)), flush_ms=0,
+    )  # fmt: skip
+    core.offer(MessageEvent(1, 7, 1, T0))
+    arrived = core.since("\0held")
+    assert arrived is not None and core.since("host-0") is None
+    core.offer(MessageEvent(2, 7, 1, T0))  # a later arrival, not held
+    held.clear()
+    for event, line in core.take("\0held"):
+        core.offer(event, line, counted=True, arrived=arrived)
+    ((host, batch),) = core.due_batches(T0 + 10, all_now=True)
+    assert host == "host-0" and len(batch.events) == 2
+    assert batch.sent_at == arrived  # the oldest arrival: the held event's
