@@ -27,7 +27,7 @@ from guildmind.config import Config, RuntimeConfig
 from metrics import DiscoveryServer, GuildmindMetrics, TargetDirectory, new_registry
 
 from .clock import RuntimeClock
-from .directory import Directory, host_name
+from .directory import Directory, gateway_name, host_name
 from .gateway import Gateway
 from .host import NAMESPACE, GuildHost
 from .ownership import Ownership
@@ -142,8 +142,8 @@ class Runtime:
                 self._watch(name, *placed)
             self._named = n
         self.gateway = Gateway.options(
-            name=f"{self.prefix}gateway-0", namespace=NAMESPACE, scheduling_strategy=here
-        ).remote(f"{self.prefix}gateway-0", cfg, clock, directory_name)
+            name=gateway_name(self.prefix), namespace=NAMESPACE, scheduling_strategy=here
+        ).remote(gateway_name(self.prefix), cfg, clock, directory_name)
         gw = ray.get(self.gateway.start.remote())
         self.targets.add(gw["name"], gw["metrics"], role="gateway")
         self.discovery = DiscoveryServer(
@@ -164,7 +164,7 @@ class Runtime:
         ).remote(
             name, cfg, self.clock.to_dict(), self.started_at,
             Ownership(cfg.runtime.partitions, frozenset(partitions)),
-            directory=f"{self.prefix}directory",
+            directory=f"{self.prefix}directory", gateway=gateway_name(self.prefix),
         )  # fmt: skip
 
     def _placed(
@@ -314,15 +314,25 @@ class Runtime:
         return added
 
     async def watch(self, stop: asyncio.Event, every_s: float = 2.0) -> None:
-        """Health checks and scale-out onto new nodes, until `stop` is set."""
+        """Health checks and scale-out onto new nodes, until `stop` is set.
+
+        Scale-out runs beside the health checks (placing a host and moving partitions can take
+        seconds), one at a time; a move under way is let finish when `stop` is set."""
+        scaling: asyncio.Task | None = None
         while not stop.is_set():
             await self.check()
-            try:
-                await self.follow_nodes()
-            except Exception:
-                log.exception("scaling out onto a new node failed; will look again")
+            if scaling is None or scaling.done():
+                scaling = asyncio.create_task(self._follow_nodes_logged())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
+        if scaling is not None:
+            await scaling
+
+    async def _follow_nodes_logged(self) -> None:
+        try:
+            await self.follow_nodes()
+        except Exception:
+            log.exception("scaling out onto a new node failed; will look again")
 
     async def stats(self) -> dict:
         return await self.gateway.stats.remote()

@@ -90,7 +90,9 @@ async def serve(
                 stop.set()
     finally:
         print("guildmind: stopping: draining buffers and writing every guild …")
-        watcher.cancel()
+        stop.set()  # the watcher lets a partition move under way finish
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(watcher, 60)
         if emu is not None:
             await emu.stop_chatter()
         await asyncio.to_thread(runtime.stop)
