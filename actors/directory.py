@@ -22,6 +22,10 @@ def host_name(prefix: str, index: int) -> str:
     return f"{prefix}host-{index}"
 
 
+def gateway_name(prefix: str, index: int = 0) -> str:
+    return f"{prefix}gateway-{index}"
+
+
 def guild_host_name(prefix: str, guild_id: int) -> str:
     return f"{prefix}guild-{guild_id}"
 
@@ -69,7 +73,7 @@ class Directory:
                 name = guild_host_name(self.prefix, gid)
                 handle = GuildHost.options(name=name, namespace=NAMESPACE).remote(
                     name, self.config, self.clock, self.started_at,
-                    Ownership(self.partitions, guild=gid),
+                    Ownership(self.partitions, guild=gid), gateway=gateway_name(self.prefix),
                 )  # fmt: skip
                 self._dedicated[gid] = handle
                 made.append(handle.info.remote())

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import os
+import warnings
 
 import msgspec
 import ray
@@ -61,12 +62,19 @@ class GuildHost:
         started_at: float,
         owns: Ownership,
         directory: str | None = None,
+        gateway: str = "",
     ) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        if directory is not None:  # partitions may have moved since this host was first made
+        with warnings.catch_warnings():  # Ray 2.60's own property trips its deprecation warning
+            warnings.simplefilter("ignore", DeprecationWarning)
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        if directory is not None and restarted:  # partitions may have moved since it was made
             mine = ray.get(ray.get_actor(directory, namespace=NAMESPACE).partitions_of.remote(name))
             owns = Ownership(owns.partitions, frozenset(mine))
         self.name, self.owns = name, owns
+        # where messages of guilds that have had no event here yet go (loaded at a start, a
+        # restart or a move, their timers can fire first)
+        self.gateway = gateway
         self._decode = msgspec.msgpack.Decoder(Batch).decode
         registry = action_registry(config.runtime.plugin_dirs)
         self.metrics = GuildmindMetrics(
@@ -208,6 +216,7 @@ class GuildHost:
         self.server.close()
 
     async def _send(self, gateway: str, messages: list[OutgoingMessage]) -> None:
+        gateway = gateway or self.gateway  # "": the guild has had no event here yet
         handle = self._gateways.get(gateway)
         try:
             if handle is None:

@@ -35,7 +35,7 @@ from guildmind.loadtest import LoadSpec, load_config, ramp, run_load
 class CountingHost:
     """The ceiling: decode each batch and count events per guild; nothing else."""
 
-    def __init__(self, name, config, clock, started_at, owns, directory=None) -> None:
+    def __init__(self, name, config, clock, started_at, owns, directory=None, gateway=""):
         self.name = name
         self.decode = msgspec.msgpack.Decoder(Batch).decode
         self.counts: dict[int, int] = {}

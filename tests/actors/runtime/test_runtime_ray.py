@@ -11,10 +11,12 @@ import msgspec
 import pytest
 import ray
 
+from actors.assembly import adopter, make_engine
 from actors.host import NAMESPACE
 from actors.runtime import Runtime
+from actors.store import open_store
 from actors.wire import Batch
-from engine import MessageEvent
+from engine import MessageEvent, PresenceEvent
 from guildmind.config import parse_config
 
 pytestmark = pytest.mark.usefixtures("ray_session")
@@ -22,13 +24,13 @@ pytestmark = pytest.mark.usefixtures("ray_session")
 
 def config(
     tmp_path: Path, extra: str = "", *, store: str | None = None, guilds: int = 40,
-    placement: str = "sharded",
+    placement: str = "sharded", speed: float = 60, rate: float = 15,
 ):  # fmt: skip
     return parse_config(
         f"""
 [runtime]
 placement = "{placement}"
-speed = 60
+speed = {speed}
 hosts = 2
 data_dir = "{tmp_path}"
 [state]
@@ -40,7 +42,7 @@ port = 0
 quiet_hours = false
 [source.synthetic]
 guilds = {guilds}
-rate = 15
+rate = {rate}
 seed = 3
 """
         + extra,
@@ -161,6 +163,36 @@ async def test_a_killed_host_restarts_with_its_guilds_and_never_posts_twice(
         rt.stop()
 
 
+async def test_a_guild_loaded_from_the_store_speaks_before_any_event_reaches_it(
+    tmp_path: Path,
+) -> None:
+    """A host learns a guild's gateway from its events; a guild loaded at a start (a restart, a
+    move) can have its timer fire first. Its message still goes out, through the runtime's
+    gateway (it used to be lost: "could not hand messages to ''")."""
+    cfg = config(tmp_path, speed=600, rate=1)  # the bubbly silence (66 min) in 6.6 s
+    gid, now = 4242, time.time()  # not a synthetic guild: no event will ever come for it
+    crafted = make_engine(cfg, started_at=now - 86_400, seed=0)
+    adopter(cfg)(crafted, gid, now - 86_400)
+    crafted.update_mood(gid, "bubbly", at=now - 86_400)
+    crafted.apply(MessageEvent(gid, 1, 7, now - 86_400))  # quiet for a day
+    crafted.apply(PresenceEvent(gid, 7, now - 60))  # but someone is online
+    assert crafted.decide(gid, at=now + 200).action == "break_silence"  # what it will want
+    store = open_store("sqlite:", data_dir=tmp_path)
+    store.save({gid: crafted.snapshot(gid)})
+    store.close()
+    rt = Runtime(cfg)
+    rt.start()
+    try:
+        sent = await until(lambda: _sent_for(rt, gid), timeout=60)
+        assert sent[0].message.action in ("break_silence", "share_tweet")  # a timer's action
+    finally:
+        rt.stop()
+
+
+async def _sent_for(runtime, guild_id):
+    return [s for s in await runtime.gateway.sent.remote() if s.message.guild_id == guild_id]
+
+
 async def _restarted(handle, old_pid):
     try:
         info = await asyncio.wait_for(handle.info.remote(), 5)
@@ -232,6 +264,15 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
             now = await rt.hosts[owners[gid]].handle.guild.remote(gid)
             assert now["last_action_at"] >= before[gid]["last_action_at"]
             assert now["mood"] and (now["last_action"] or not before[gid]["last_action"])
+        # an old host that restarts now takes its partitions from the directory, not the
+        # ones it was made with: it loads none of the guilds that moved
+        old_name, old = next(iter(rt.hosts.items()))
+        was = await old.handle.info.remote()
+        ray.kill(old.handle, no_restart=False)
+        await until(lambda: _restarted(old.handle, was["pid"]), timeout=60)
+        reloaded = set(await old.handle.guild_ids.remote())
+        assert reloaded and not reloaded & set(moved)
+        assert all(owners.get(g, old_name) == old_name for g in reloaded)
         await rt.gateway.stop.remote()  # the source stops, every buffered event goes out
         stats = await rt.stats()
         assert stats["dropped"] == {} and stats["host_errors"] == 0
