@@ -1,13 +1,12 @@
 """Fixtures for the actors' building blocks: a real redis-server, started and always stopped.
 
-Missing `redis-server` is a test failure telling how to install it, not a silent skip; only
-``GUILDMIND_SKIP_REDIS=1`` turns the Redis tests into skips (for machines that cannot install it).
+Missing `redis-server` is a test failure telling how to install it, never a skip: `make test`
+installs it (scripts/system-deps.sh).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 INSTALL_HINT = (
     "redis-server is not on PATH; the Redis store tests need a real server: run "
-    "`apt-get install -y redis-server` (or set GUILDMIND_SKIP_REDIS=1 to skip these tests)"
+    "`make test` (scripts/system-deps.sh installs it) or `apt-get install -y redis-server`"
 )
 
 
@@ -100,15 +99,9 @@ class RedisServer:
 _prefixes = itertools.count()
 
 
-def _skip_if_asked() -> None:
-    if os.environ.get("GUILDMIND_SKIP_REDIS") == "1":
-        pytest.skip("GUILDMIND_SKIP_REDIS=1: Redis tests skipped")
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A throwaway server (no persistence) shared by the session's Redis tests."""
-    _skip_if_asked()
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     try:
         server.start()
@@ -126,7 +119,6 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 @pytest.fixture
 def make_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     """Build servers of one's own (persistent, with a password); all stopped after the test."""
-    _skip_if_asked()
     servers: list[RedisServer] = []
 
     def make(*, persistent: bool = False, password: str | None = None) -> RedisServer:
