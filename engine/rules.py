@@ -273,14 +273,15 @@ class Check:
                 times.append(when)
         present_until = st.presence_expires_at(cfg.online_ttl_s)
         if present_until > at and st.unanswered < cfg.max_unanswered:
+            # remarks into the room need someone there: only they expire with the presence
             quiet_end = max(st.last_human_at, last, self.started_at) + cfg.quiet_period_s(p.energy)
             few = st.hour_count_below_at(cfg.silence_max_messages_hour, at)
-            times.append(max(quiet_end, few))
+            remarks = [max(quiet_end, few)]
             if p.curiosity >= cfg.share_min_curiosity:
                 share_at = max(last, self.started_at) + cfg.share_cooldown_s
                 few = st.hour_count_below_at(cfg.share_max_messages_hour, at)
-                times.append(max(share_at, few))
-            times = [t for t in times if t < present_until]
+                remarks.append(max(share_at, few))
+            times += [t for t in remarks if t < present_until]
         if not times:
             return None
         # A time already past means the rule's timed conditions hold and something else (a

@@ -93,6 +93,22 @@ class TestEngageUser:
         d = engine.decide(G, at=later)
         assert (d.action, d.user_id, d.activity) == ("engage_user", 10, "Minecraft")
 
+    def test_next_wake_finds_the_engage_after_the_others_presence_runs_out(self) -> None:
+        # engage_user does not need anyone online, so the presence of someone else ending first
+        # (6 h after they were seen) must not hide its wake time (it used to: next_wake was None)
+        engine = make_engine(roll=0.0)
+        ttl = 6 * 3600
+        engine.track_presence(G, 1, at=T0 + 1)  # present until T0 + 1 + 6 h
+        engine.record_action(G, "reply", at=T0 + ttl - 1700)  # the cooldown ends at T0 + 6 h + 100
+        engine.track_presence(G, 2, at=T0 + ttl - 100, activity="Tetris 99")
+        engine.track_presence(G, 2, at=T0 + ttl - 50, online=False)
+        at = T0 + ttl - 40
+        assert engine.should_take_action(G, at=at) is None
+        wake = engine.next_wake(G, at=at)
+        assert wake == pytest.approx(T0 + ttl + 100.001, abs=1e-6)
+        assert engine.should_take_action(G, at=wake - 0.002) is None
+        assert engine.should_take_action(G, at=wake) == "engage_user"
+
 
 class TestFomo:
     @pytest.mark.parametrize(
