@@ -17,7 +17,9 @@ import sys
 import tempfile
 import time
 
-from .config import Config, parse_config
+from config import Config
+
+from .config import parse_config
 from .demo_view import DemoView
 
 # (name, chatter, users, mood): a lively bubbly guild and a shy one with the same traffic, …
@@ -68,10 +70,10 @@ async def run(
 ) -> int:
     import ray
 
-    from actors.discord_emulated import EMULATOR_TOKEN, pointed_at, wait_connected
-    from actors.emulator import Emulator, GuildSpec
-    from actors.host import NAMESPACE
-    from actors.runtime import Runtime
+    from actors.remote.host import NAMESPACE
+    from actors.remote.runtime import Runtime
+    from guildmind.emulator import Emulator, GuildSpec
+    from guildmind.emulator.wiring import EMULATOR_TOKEN, pointed_at, wait_connected
 
     chosen = [GUILDS[i % len(GUILDS)] for i in range(guilds)]
     specs = [GuildSpec(n, users=u, chatter=c) for n, c, u, _ in chosen]  # type: ignore[arg-type]

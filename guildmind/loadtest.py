@@ -22,7 +22,7 @@ from pathlib import Path
 
 import msgspec
 
-from .config import Config
+from config import Config
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
 
     `host_class` replaces the guild host actor (the benchmark's routing-only ceiling).
     """
-    from actors.runtime import Runtime
+    from actors.remote.runtime import Runtime
 
     runtime = Runtime(config, host_class=host_class)
     runtime.start()

@@ -10,7 +10,9 @@ import time
 
 import msgspec
 
-from .config import Config, ConfigError, load_config
+from config import Config
+
+from .config import ConfigError, load_config
 
 
 def configure(args) -> Config:
@@ -39,11 +41,11 @@ async def serve(
 ) -> int:
     import ray
 
-    from actors.runtime import Runtime, init_ray, shipped_code
+    from actors.remote.runtime import Runtime, init_ray, shipped_code
 
     emu = None
     if cfg.source.kind == "emulator":  # a loopback Discord in this process, on the runtime clock
-        from actors.discord_emulated import guild_specs, start_emulator
+        from guildmind.emulator.wiring import guild_specs, start_emulator
 
         emu, cfg = await start_emulator(cfg, guild_specs(guilds or 4))
         print(f"guildmind: Discord emulator at {emu.api_base} with {len(emu.guilds)} guilds")
@@ -65,7 +67,7 @@ async def serve(
     failed = 0
     try:
         if cfg.source.kind in ("discord", "emulator"):
-            from actors.discord_emulated import wait_connected
+            from guildmind.emulator.wiring import wait_connected
 
             status = await wait_connected(runtime.gateway)
             if status["error"]:

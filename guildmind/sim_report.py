@@ -19,7 +19,7 @@ from engine import ACTIONS, MemberJoinEvent, MessageEvent, MoodBook
 if TYPE_CHECKING:
     import random
 
-    from actors.synthetic import SyntheticTraffic
+    from actors.sources.traffic import SyntheticTraffic
 
     from .simulate import SimConfig
 

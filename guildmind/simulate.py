@@ -1,9 +1,10 @@
 """`guildmind simulate`: the engine over synthetic traffic in virtual time, with ground truth.
 
-One pass over `actors.synthetic.SyntheticTraffic` drives several *runs* side by side, each with its
-own engine (or the v1 baseline) and its own per-guild wake timers: the main run (each guild in its
-traffic's mood hint, optionally rotating hourly) and two counterfactual runs on the same events
-with every guild bubbly, then every guild shy. The planner is the no-LLM one: the engine's chosen
+One pass over `actors.sources.traffic.SyntheticTraffic` drives several *runs* side by side, each
+with its own engine (or the v1 baseline) and its own per-guild wake timers: the main run (each
+guild in its traffic's mood hint, optionally rotating hourly) and two counterfactual runs on the
+same events with every guild bubbly, then every guild shy.
+The planner is the no-LLM one: the engine's chosen
 action is what the bot does (what `actions.RulePlanner` picks for the built-in actions), taken
 straight from `engine.check()` for speed. Replies to mentions are not simulated: this is the bot
 acting on its own.
@@ -30,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors.synthetic import SyntheticTraffic
+from actors.sources.traffic import SyntheticTraffic
 from engine import (
     AutonomousEngine,
     GuildSettings,
@@ -145,7 +146,7 @@ class V2Run(_Run):
             heap = self.heap
 
     def on_event(self, ev: object, i: int) -> None:
-        """Like the guild host (`actors.host_core`): check on a counted message, and ask for a
+        """Like the guild host (`actors.loop.host_core`): check on a counted message, and ask for a
         new wake time after presence changes, joins and actions, or when the guild has none."""
         engine, gid, at = self.engine, self.ids[i], ev.at  # type: ignore[attr-defined]
         if type(ev) is not MessageEvent:

@@ -14,7 +14,7 @@ def ray_session() -> Iterator[None]:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     import ray
 
-    from actors.host import NAMESPACE
+    from actors.remote.host import NAMESPACE
 
     ray.init(
         address="local",  # a Ray of its own, even if another one runs on this machine

@@ -1,1 +1,1 @@
-"""The state store implementations; import them through `actors.store`."""
+"""The state store implementations; import them through `actors.stores.base`."""

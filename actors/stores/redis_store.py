@@ -15,7 +15,7 @@ import redis
 from redis.backoff import ConstantBackoff
 from redis.retry import Retry
 
-from ..store import StoreError, check_ids, check_items, mask_url
+from actors.stores.base import StoreError, check_ids, check_items, mask_url
 
 DEFAULT_PREFIX = "guildmind:"
 _CHUNK = 1000  # keys per MGET / MSET / DEL

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ..store import StoreError, check_ids, check_items
+from actors.stores.base import StoreError, check_ids, check_items
 
 _CHUNK = 500  # ids per IN (...) query, well below SQLite's bound-variable limit
 

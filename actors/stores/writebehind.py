@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from ..store import StateStore
+    from actors.stores.base import StateStore
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.store import MemoryStore, StateStore, StoreError, mask_url, open_store
+from actors.stores.base import MemoryStore, StateStore, StoreError, mask_url, open_store
 from actors.stores.sqlite_store import SqliteStore
 from engine import AutonomousEngine
 
@@ -181,7 +181,7 @@ def test_sqlite_cannot_open_is_a_store_error(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from actors.store import open_store
+from actors.stores.base import open_store
 path, base = sys.argv[1], int(sys.argv[2])
 store = open_store("sqlite:" + path, data_dir=".")
 for i in range(150):
@@ -245,7 +245,7 @@ def test_unknown_store_url(url: str, tmp_path: Path) -> None:
 
 OPENER = """
 import sys
-from actors.store import open_store
+from actors.stores.base import open_store
 for path in sys.argv[1:]:
     open_store("sqlite:" + path, data_dir=".").close()  # several hosts starting at once
 print("ok")

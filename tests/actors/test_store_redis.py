@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from actors.store import StoreError, open_store
+from actors.stores.base import StoreError, open_store
 from actors.stores.redis_store import RedisStore
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import pytest
 
-from actors.store import FlushResult, MemoryStore, StoreError, WriteBehind
+from actors.stores.base import FlushResult, MemoryStore, StoreError, WriteBehind
 
 
 class FlakyStore(MemoryStore):

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from actors.synthetic import GAMES, Mix, SyntheticTraffic, text_for
+from actors.sources.traffic import GAMES, Mix, SyntheticTraffic, text_for
 from engine import BUILTIN_MOODS, MemberJoinEvent, MessageEvent, PresenceEvent
 
 DAY = 86_400.0

@@ -32,8 +32,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # discord.py imports audioop
     import discord
 
-from actors.discord_endpoints import configure_discord_endpoints
-from actors.emulator import Emulator, GuildSpec
+from actors.sources.discord.endpoints import configure_discord_endpoints
+from guildmind.emulator import Emulator, GuildSpec
 
 
 class IngestClient(Protocol):

@@ -29,9 +29,9 @@ from bench_discord_ingest import CountingClient, measure_ingest  # noqa: E402
 from discord.gateway import DiscordWebSocket  # noqa: E402
 from discord.http import Route  # noqa: E402
 
-from actors.discord_emulated import wait_connected  # noqa: E402
-from actors.runtime import Runtime  # noqa: E402
+from actors.remote.runtime import Runtime  # noqa: E402
 from guildmind.config import parse_config  # noqa: E402
+from guildmind.emulator.wiring import wait_connected  # noqa: E402
 
 
 class RuntimeClient:

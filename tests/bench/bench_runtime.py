@@ -25,8 +25,8 @@ import ray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from actors.host import rss_bytes
-from actors.wire import Batch
+from actors.remote.host import rss_bytes
+from actors.routing.wire import Batch
 from guildmind.config import parse_config
 from guildmind.loadtest import LoadSpec, load_config, ramp, run_load
 

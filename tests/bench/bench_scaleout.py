@@ -30,8 +30,8 @@ import ray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from actors.runtime import Runtime
-from actors.store import open_store
+from actors.remote.runtime import Runtime
+from actors.stores.base import open_store
 from engine import AutonomousEngine
 from guildmind.config import parse_config
 from guildmind.loadtest import percentile

@@ -24,8 +24,8 @@ import threading
 import ray
 from ray._private import state  # the GCS actor table: where each actor lives (no dashboard)
 
-from actors.host import NAMESPACE
-from actors.runtime import Runtime
+from actors.remote.host import NAMESPACE
+from actors.remote.runtime import Runtime
 from guildmind.config import load_config
 
 MARK = "@gm "  # Ray prints the workers' output on the driver's stdout too: mark our lines

@@ -20,7 +20,7 @@ from pathlib import Path
 import ray
 from ray.cluster_utils import Cluster
 
-from actors.runtime import Runtime
+from actors.remote.runtime import Runtime
 from guildmind.config import parse_config
 
 CONFIG = """

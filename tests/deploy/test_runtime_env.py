@@ -84,7 +84,7 @@ def test_workers_run_the_packages_the_driver_ships(tmp_path: Path) -> None:
                 p.name
                 for p in nodes.temp_dir.glob("session_*/runtime_resources/py_modules_files/*/*")
             }
-            assert {"engine", "actors", "guildmind"} <= unpacked, unpacked
+            assert {"config", "engine", "actions", "actors", "metrics"} <= unpacked, unpacked
             driver.close()
             assert driver.proc.wait(timeout=30) == 0
         finally:

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from actions import LLMConfig
-from engine import GuildSettings, MoodBook, QuietHours, RuleConfig
-from guildmind.config import (
+from config import (
     Config,
-    ConfigError,
     DefaultsConfig,
     DiscordSourceConfig,
     GatewayConfig,
@@ -22,8 +20,9 @@ from guildmind.config import (
     SourceConfig,
     StateConfig,
     SyntheticSourceConfig,
-    load_config,
 )
+from engine import GuildSettings, MoodBook, QuietHours, RuleConfig
+from guildmind.config import ConfigError, load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "guildmind.example.toml"
 

@@ -67,7 +67,7 @@ def test_zone_matches_offset_with_the_inverted_sign() -> None:
 
 
 def test_empty_room_is_ground_truth_from_events() -> None:
-    from actors.synthetic import SyntheticTraffic
+    from actors.sources.traffic import SyntheticTraffic
     from engine import MessageEvent, PresenceEvent
 
     traffic = SyntheticTraffic(1, 1.0, seed=0)

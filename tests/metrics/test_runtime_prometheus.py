@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from actors.runtime import Runtime
+from actors.remote.runtime import Runtime
 from guildmind.config import parse_config
 from tests.fixtures.prometheus import (
     ALERTS,

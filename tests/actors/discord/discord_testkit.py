@@ -11,8 +11,8 @@ with warnings.catch_warnings():  # discord.py imports the deprecated stdlib audi
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord  # noqa: F401
 
-from actors.emulator import Emulator, GuildSpec
 from guildmind.config import Config, parse_config
+from guildmind.emulator import Emulator, GuildSpec
 
 
 def config(emu: Emulator, *, kind: str = "emulator", extra: str = "", env=None) -> Config:

@@ -16,11 +16,11 @@ import pytest
 import pytest_asyncio
 from discord_testkit import config
 
-from actors.discord_emulated import EMULATOR_TOKEN, pointed_at, wait_connected
-from actors.emulator import Emulator, GuildSpec
-from actors.runtime import Runtime
-from actors.store import open_store
+from actors.remote.runtime import Runtime
+from actors.stores.base import open_store
 from engine.state import restore
+from guildmind.emulator import Emulator, GuildSpec
+from guildmind.emulator.wiring import EMULATOR_TOKEN, pointed_at, wait_connected
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.asyncio(loop_scope="module")]
 

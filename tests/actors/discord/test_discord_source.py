@@ -12,11 +12,11 @@ from discord_testkit import SPECS, Collected, config
 
 from actions import OutgoingMessage as Out
 from actors.clock import ManualClock
-from actors.discord_emulated import EMULATOR_TOKEN
-from actors.discord_endpoints import reset_discord_endpoints
-from actors.discord_source import DiscordSource, make_discord_source
-from actors.emulator import Emulator
+from actors.sources.discord.endpoints import reset_discord_endpoints
+from actors.sources.discord.source import DiscordSource, make_discord_source
 from engine import MemberJoinEvent, MessageEvent, PresenceEvent
+from guildmind.emulator import Emulator
+from guildmind.emulator.wiring import EMULATOR_TOKEN
 from metrics import GuildmindMetrics, new_registry
 
 AT = 1_900_000_000.0  # the runtime clock's time, far from the wall clock's

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from emulator_harness import SPECS
 
-from actors.discord_endpoints import configure_discord_endpoints, reset_discord_endpoints
-from actors.emulator import Emulator
+from actors.sources.discord.endpoints import configure_discord_endpoints, reset_discord_endpoints
+from guildmind.emulator import Emulator
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
-from actors.emulator import GuildSpec
+from guildmind.emulator import GuildSpec
 
 SPECS = [
     GuildSpec("Alpha", users=5, chatter="busy"),

@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from emulator_harness import Bot, running
 
-from actors.emulator import Emulator
+from guildmind.emulator import Emulator
 
 
 async def test_slash_command_sync_invoke_and_response(emu: Emulator) -> None:

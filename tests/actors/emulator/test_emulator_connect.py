@@ -10,12 +10,12 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from emulator_harness import SPECS, Bot, running
 
-from actors.discord_endpoints import (
+from actors.sources.discord.endpoints import (
     DEFAULT_API_BASE,
     configure_discord_endpoints,
     reset_discord_endpoints,
 )
-from actors.emulator import Emulator, GuildSpec
+from guildmind.emulator import Emulator, GuildSpec
 
 
 async def test_client_sees_every_guild_with_channels_and_members(emu: Emulator) -> None:
@@ -158,7 +158,7 @@ def test_emulator_package_imports_neither_ray_nor_discord() -> None:
     import sys
 
     code = (
-        "import sys, actors.emulator; "
+        "import sys, guildmind.emulator; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'discord')); "
         "assert not bad, bad"
     )

@@ -9,7 +9,7 @@ import discord
 import pytest
 from emulator_harness import Bot, running
 
-from actors.emulator import LEVELS, ChatterProcess, Emulator
+from guildmind.emulator import LEVELS, ChatterProcess, Emulator
 
 
 async def test_presence_update_reaches_on_presence_update_with_the_activity(emu: Emulator) -> None:

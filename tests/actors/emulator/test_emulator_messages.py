@@ -8,7 +8,7 @@ import discord
 import pytest
 from emulator_harness import Bot, running
 
-from actors.emulator import Emulator
+from guildmind.emulator import Emulator
 
 
 async def test_mention_reaches_on_message_with_the_bot_in_mentions(emu: Emulator) -> None:
@@ -81,7 +81,10 @@ async def test_429_once_then_discord_py_retries(emu: Emulator) -> None:
 
 
 async def test_bucket_exhaustion_makes_discord_py_wait() -> None:
-    from actors.discord_endpoints import configure_discord_endpoints, reset_discord_endpoints
+    from actors.sources.discord.endpoints import (
+        configure_discord_endpoints,
+        reset_discord_endpoints,
+    )
 
     # 2 sends per emulated second at speed 10: a 0.1 s real window.
     async with Emulator(send_limit=(2, 1.0), speed=10) as emu:

@@ -7,8 +7,8 @@ import asyncio
 import discord
 from emulator_harness import Bot, intents, running
 
-from actors.discord_endpoints import configure_discord_endpoints, reset_discord_endpoints
-from actors.emulator import Emulator, GuildSpec
+from actors.sources.discord.endpoints import configure_discord_endpoints, reset_discord_endpoints
+from guildmind.emulator import Emulator, GuildSpec
 
 
 class ResumeBot(Bot):

@@ -9,10 +9,10 @@ import msgspec
 import pytest
 
 from actions import OutgoingMessage
-from actors.assembly import build_host_core
 from actors.clock import ManualClock
-from actors.store import MemoryStore
-from actors.wire import Batch, Line
+from actors.loop.assembly import build_host_core
+from actors.routing.wire import Batch, Line
+from actors.stores.base import MemoryStore
 from engine import MessageEvent, PresenceEvent
 from guildmind.config import parse_config
 from metrics import GuildmindMetrics, new_registry
@@ -164,7 +164,7 @@ def test_wire_batches_round_trip() -> None:
 
 
 def test_plugins_load_only_from_the_configured_folders(caplog) -> None:
-    from actors.assembly import action_registry
+    from actors.loop.assembly import action_registry
 
     builtin = set(action_registry().names)
     assert builtin == {"join_conversation", "engage_user", "fomo_response", "break_silence",
@@ -175,7 +175,7 @@ def test_plugins_load_only_from_the_configured_folders(caplog) -> None:
 
 
 def test_a_parked_buffer_is_never_cut_into_a_batch() -> None:
-    from actors.gateway_core import GatewayCore
+    from actors.routing.batching import GatewayCore
     from metrics import GuildmindMetrics, new_registry
 
     core = GatewayCore(
@@ -192,7 +192,7 @@ def test_a_parked_buffer_is_never_cut_into_a_batch() -> None:
 
 def test_events_offered_again_keep_their_arrival_time() -> None:
     """Held for a move (or a placement), then routed: the batch's latency includes the wait."""
-    from actors.gateway_core import GatewayCore
+    from actors.routing.batching import GatewayCore
     from metrics import GuildmindMetrics, new_registry
 
     held = {1}

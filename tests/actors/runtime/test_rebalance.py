@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.rebalance import apply_moves, plan_moves
+from actors.routing.rebalance import apply_moves, plan_moves
 
 
 def test_adding_a_third_host_moves_a_third_of_the_partitions() -> None:

@@ -11,11 +11,11 @@ import msgspec
 import pytest
 import ray
 
-from actors.assembly import adopter, make_engine
-from actors.host import NAMESPACE
-from actors.runtime import Runtime
-from actors.store import open_store
-from actors.wire import Batch
+from actors.loop.assembly import adopter, make_engine
+from actors.remote.host import NAMESPACE
+from actors.remote.runtime import Runtime
+from actors.routing.wire import Batch
+from actors.stores.base import open_store
 from engine import MessageEvent, PresenceEvent
 from guildmind.config import parse_config
 

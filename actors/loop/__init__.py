@@ -1,0 +1,1 @@
+"""The guild loop and what drives it without Ray: the host's core, its rounds, transcripts."""

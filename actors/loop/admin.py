@@ -1,0 +1,115 @@
+"""What a guild's admins (and the gateway) may change in a guild a host holds, without Ray.
+
+The slash commands and the gateway's "this guild's default channel is…" go through here: each
+change updates the engine, is written through to the state store at once (so it survives a
+restart), and returns the guild's new status. Bad values are `ValueError`s whose message is a
+sentence for the admin who typed them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from engine import GuildSettings, QuietHours
+
+if TYPE_CHECKING:
+    from actors.loop.host_core import HostCore
+
+CHANGEABLE = ("channels", "timezone", "quiet_hours", "paused")
+
+
+def ensure(core: HostCore, guild_id: int, at: float) -> None:
+    """Adopt a guild this host has not seen yet (its configured settings and mood)."""
+    if guild_id not in core.engine:
+        core.adopt(core.engine, guild_id, at)
+        core.write_behind.mark_dirty(guild_id)
+
+
+def status(core: HostCore, guild_id: int) -> dict[str, Any] | None:
+    """Mood, settings, signals and the last decision that acted (with its reason)."""
+    st = core.engine.state(guild_id)
+    if st is None:
+        return None
+    last = core.last_decision.get(guild_id)
+    s = st.settings
+    return {
+        "mood": st.mood,
+        "last_action": st.last_action,
+        "last_action_at": st.last_action_at,
+        "messages_since_appearance": st.messages_since_appearance,
+        "signals": core.engine.signals(guild_id, at=core.clock.now()),
+        "last_decision": msgspec.to_builtins(last) if last else None,
+        "settings": {
+            "channels": sorted(s.channels),
+            "default_channel": s.default_channel,
+            "counted": sorted(s.counted()),
+            "timezone": s.timezone,
+            "quiet_hours": [s.quiet_hours.start, s.quiet_hours.end] if s.quiet_hours else None,
+            "paused": s.paused,
+        },
+    }
+
+
+async def _persist(core: HostCore, guild_id: int) -> None:
+    await asyncio.to_thread(
+        core.write_behind.save_now, core.store, guild_id, core.engine.snapshot(guild_id)
+    )
+    core._schedule(guild_id, core.clock.now())  # new settings may move the next wake
+
+
+async def set_default_channel(core: HostCore, guild_id: int, channel_id: int) -> list[int]:
+    """The gateway found the guild's default channel; returns the channels that count."""
+    now = core.clock.now()
+    ensure(core, guild_id, now)
+    st = core.engine.state(guild_id)
+    assert st is not None
+    if st.settings.default_channel != channel_id:
+        settings = msgspec.structs.replace(st.settings, default_channel=channel_id)
+        core.engine.configure(guild_id, settings)
+        await _persist(core, guild_id)
+    return sorted(st.settings.counted())
+
+
+async def set_mood(core: HostCore, guild_id: int, mood: str) -> dict[str, Any]:
+    """Set the guild's mood now (until the next rotation); ValueError naming the known moods."""
+    if mood not in core.engine.moods:
+        known = ", ".join(sorted(core.engine.moods.names()))
+        raise ValueError(f"{mood!r} is not a mood; the moods are: {known}.")
+    now = core.clock.now()
+    ensure(core, guild_id, now)
+    core.engine.update_mood(guild_id, mood, at=now)
+    await _persist(core, guild_id)
+    core.count_moods()
+    found = status(core, guild_id)
+    assert found is not None
+    return found
+
+
+async def configure(core: HostCore, guild_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change some of channels (ids; [] = the default channel), timezone, quiet_hours
+    ([start, end] as 'HH:MM', or None for none) and paused."""
+    unknown = sorted(set(changes) - set(CHANGEABLE))
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(unknown)}; only {', '.join(CHANGEABLE)}.")
+    now = core.clock.now()
+    ensure(core, guild_id, now)
+    st = core.engine.state(guild_id)
+    assert st is not None
+    fields = {f: getattr(st.settings, f) for f in GuildSettings.__struct_fields__}
+    if "channels" in changes:
+        fields["channels"] = frozenset(int(c) for c in changes["channels"])
+    if "timezone" in changes:
+        fields["timezone"] = str(changes["timezone"])
+    if "quiet_hours" in changes:
+        quiet = changes["quiet_hours"]
+        fields["quiet_hours"] = None if quiet is None else QuietHours(str(quiet[0]), str(quiet[1]))
+    if "paused" in changes:
+        fields["paused"] = bool(changes["paused"])
+    core.engine.configure(guild_id, GuildSettings(**fields))  # validates: ValueError
+    await _persist(core, guild_id)
+    found = status(core, guild_id)
+    assert found is not None
+    return found

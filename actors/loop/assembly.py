@@ -1,0 +1,99 @@
+"""Builds a guild host's parts from the configuration (no Ray: the actor and tests share it)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+from actions import (
+    BUILTIN_ACTIONS,
+    ActionModifier,
+    ActionRegistry,
+    ContentWriter,
+    OpenAICompatibleClient,
+    PostSource,
+)
+from actors.clock import Clock
+from actors.loop.host_core import HostCore, Send
+from actors.stores.base import StateStore
+from config import Config
+from engine import AutonomousEngine
+from metrics import GuildmindMetrics
+
+log = logging.getLogger(__name__)
+
+
+def action_registry(plugin_dirs: tuple[str, ...] = ()) -> ActionRegistry:
+    """The built-in actions, the entry-point plugins and those in `plugin_dirs`.
+
+    A broken plugin is reported (its path and why) and skipped; the others load.
+    """
+    registry = ActionRegistry(BUILTIN_ACTIONS)
+    errors = registry.load_entry_points()
+    for folder in plugin_dirs:
+        if Path(folder).is_dir():
+            errors += registry.load_folder(folder)
+        else:
+            log.error("plugin folder %s does not exist; no plugins loaded from it", folder)
+    for error in errors:
+        log.error("plugin %s not loaded: %s", error.path, error.reason)
+    return registry
+
+
+def make_engine(config: Config, *, started_at: float, seed: int | None) -> AutonomousEngine:
+    return AutonomousEngine(
+        rng=random.Random(seed),
+        started_at=started_at,
+        rules=config.rules,
+        moods=config.mood_book(),
+        default_mood=config.defaults.mood,
+    )
+
+
+def adopter(config: Config):
+    """Sets a newly seen guild's configured settings and mood."""
+
+    shared = config.engine_settings_for(-1)  # the defaults: one object for every plain guild
+
+    def adopt(engine: AutonomousEngine, guild_id: int, at: float) -> None:
+        own = guild_id in config.guilds
+        engine.configure(guild_id, config.engine_settings_for(guild_id) if own else shared)
+        engine.update_mood(guild_id, config.mood_for(guild_id), at=at)
+
+    return adopt
+
+
+def build_host_core(
+    name: str,
+    config: Config,
+    *,
+    store: StateStore,
+    clock: Clock,
+    started_at: float,
+    send: Send,
+    metrics: GuildmindMetrics,
+    registry: ActionRegistry | None = None,
+    seed: int | None = None,
+) -> HostCore:
+    """A `HostCore` wired as the configuration says (LLM or templates, plugins, rotation)."""
+    registry = registry or action_registry(config.runtime.plugin_dirs)
+    llm = OpenAICompatibleClient(config.llm) if config.llm is not None else None
+    return HostCore(
+        name,
+        engine=make_engine(config, started_at=started_at, seed=seed),
+        store=store,
+        clock=clock,
+        modifier=ActionModifier(registry, timeout_s=2.0),
+        writer=ContentWriter(llm),
+        send=send,
+        metrics=metrics,
+        adopt=adopter(config),
+        posts=PostSource(),
+        bot_name=config.runtime.bot_name,
+        persona=config.runtime.persona,
+        rotation_s=config.mood_rotation.interval_s,
+        include_asleep=config.mood_rotation.include_asleep,
+        write_behind_s=config.state.write_behind_s,
+        seed=seed,
+    )

@@ -1,0 +1,273 @@
+"""`Gateway`: the Ray actor that owns a source, batches its events to the hosts, sends replies.
+
+A thin shell over `GatewayCore`: the source runs in this process and offers events (never
+blocking); a loop sends the due batches to the hosts (bounded in flight per host) and counts what
+could not be delivered; `deliver()` takes the hosts' outgoing messages and sends them through the
+source. Which host holds a guild comes from the `Directory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import gc
+import logging
+import time
+
+import msgspec
+import ray
+
+from actors.clock import RuntimeClock
+from actors.remote.directory import Directory
+from actors.remote.host import NAMESPACE, metrics_target, rss_bytes
+from actors.routing.batching import GatewayCore
+from actors.routing.partition import partition_of
+from actors.routing.wire import Line, Outbox
+from actors.sources.base import Said, Source
+from actors.sources.synthetic import SyntheticSource
+from actors.sources.traffic import SyntheticTraffic
+from config import Config
+from engine import Event
+from metrics import GuildmindMetrics, new_registry, start_metrics_server
+
+log = logging.getLogger(__name__)
+
+PENDING = "\0pending"  # the buffer of events whose guild has no host yet (dedicated placement)
+HELD = "\0held"  # events of partitions being moved to another host (see actors.routing.rebalance)
+
+
+def make_source(config: Config, clock: RuntimeClock) -> Source:
+    kind = config.source.kind
+    if kind == "synthetic":
+        s = config.source.synthetic
+        traffic = SyntheticTraffic(s.guilds, s.rate, seed=s.seed, start=clock.now())
+        return SyntheticSource(traffic, clock, bot_name=config.runtime.bot_name)
+    from actors.sources.discord.source import (
+        make_discord_source,  # discord.py loads only when needed
+    )
+
+    return make_discord_source(config, clock)
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class Gateway:
+    """One source's events to the hosts; the hosts' messages back out through the source."""
+
+    def __init__(self, name: str, config: Config, clock: dict, directory: str) -> None:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        self.name, self.config = name, config
+        self._encode = msgspec.msgpack.Encoder().encode
+        self.clock = RuntimeClock.from_dict(clock)
+        self.metrics = GuildmindMetrics(new_registry(), moods=config.mood_book().names())
+        self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
+        g = config.gateway
+        self.core = GatewayCore(
+            name, route=self._route, metrics=self.metrics, batch_max=g.batch_max,
+            flush_ms=g.flush_ms, max_in_flight=g.max_in_flight, queue_max=g.queue_max,
+        )  # fmt: skip
+        self.directory = ray.get_actor(directory, namespace=NAMESPACE)
+        self.dedicated = config.runtime.placement == "dedicated"
+        self.source = make_source(config, self.clock)
+        gc.freeze()  # long-lived from here on: out of the collector's full passes (see GuildHost)
+        attach = getattr(self.source, "attach", None)
+        if attach is not None:  # sources that talk to hosts (default channels, slash commands)
+            attach(self.call_host, self.metrics)
+        self.said: collections.deque[Said] = collections.deque(maxlen=1_000)
+        self._said_total = 0
+        self._table: list[str] = []
+        self._placed: dict[int, str] = {}
+        self._routes: dict[int, str] = {}
+        self._held: set[int] = set()
+        self._hosts: dict[str, object] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+        self._start_lock = asyncio.Lock()
+        self._sending: set[asyncio.Task[None]] = set()
+        self.delivered = self.failed = self.host_errors = self.applied = self.malformed = 0
+
+    def _route(self, guild_id: int) -> str:
+        if self.dedicated:
+            return self._placed.get(guild_id, PENDING)
+        if self._held and partition_of(guild_id, len(self._table)) in self._held:
+            return HELD
+        host = self._routes.get(guild_id)
+        if host is None:  # the hash is the costly part: once per guild
+            host = self._routes[guild_id] = self._table[partition_of(guild_id, len(self._table))]
+        return host
+
+    def offer(self, event: Event, line: Line | None = None) -> bool:
+        return self.core.offer(event, line)
+
+    async def start(self) -> dict:
+        """Learn the placement, start the source and the batching loop (once)."""
+        async with self._start_lock:
+            if not self._tasks:
+                if not self.dedicated:
+                    self._table = await self.directory.table.remote()
+                elif isinstance(self.source, SyntheticSource):
+                    ids = [g.guild_id for g in self.source.traffic.guilds]
+                    self._placed.update(await self.directory.place.remote(ids))
+                self._tasks = [
+                    asyncio.create_task(self.source.run(self.offer)),
+                    asyncio.create_task(self._batches()),
+                ]
+        return {"name": self.name, "metrics": metrics_target(self.server)}
+
+    async def info(self) -> dict:
+        """Who and where this gateway is; after Ray restarted it, this starts it again."""
+        if not self._tasks and not self._stopped:
+            return await self.start()
+        return {"name": self.name, "metrics": metrics_target(self.server)}
+
+    async def _batches(self) -> None:
+        pause = max(self.core.flush_s / 2, 0.001)
+        while True:
+            try:
+                if self.dedicated and self.core.has(PENDING):
+                    await self._place_pending()
+                self._dispatch(self.core.due_batches(time.time()))
+            except Exception:
+                log.exception("%s: batching failed; going on", self.name)
+            await asyncio.sleep(pause)
+
+    def _dispatch(self, batches) -> None:
+        for host, batch in batches:  # (parked buffers are never cut: see GatewayCore.PARKED)
+            task = asyncio.create_task(self._send_batch(host, batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def hold(self, partitions: list[int], timeout_s: float = 30.0) -> None:
+        """Hold new events of `partitions`; return once all earlier ones reached their hosts.
+
+        Step 1 of a partition move (`actors.routing.rebalance`): what was buffered or in flight
+        for the partitions' old hosts is delivered and applied there; later events wait here.
+        """
+        self._held = set(partitions)
+        self._routes.clear()
+        table, held = self._table, self._held
+        deadline = time.monotonic() + timeout_s
+        marks: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            waiting = {
+                table[partition_of(e.guild_id, len(table))]
+                for e in self.core.events_buffered()
+                if e.guild_id not in self._placed and partition_of(e.guild_id, len(table)) in held
+            }
+            self._dispatch(self.core.due_batches(time.time(), all_now=True))
+            for host in waiting:
+                marks[host] = self.core.next_seq(host)  # everything before this seq must land
+            if not waiting and all(self.core.landed(h, seq) for h, seq in marks.items()):
+                return
+            await asyncio.sleep(0.005)
+        raise TimeoutError(f"{self.name}: partitions still in flight after {timeout_s}s")
+
+    async def route_to(self, table: list[str]) -> None:
+        """The last step of a move: the new table, and the held events to their new hosts."""
+        self._table, self._held = list(table), set()
+        self._routes.clear()
+        arrived = self.core.since(HELD)
+        for event, line in self.core.take(HELD):
+            self.core.offer(event, line, counted=True, arrived=arrived)
+
+    async def _place_pending(self) -> None:
+        arrived = self.core.since(PENDING)
+        waiting = self.core.take(PENDING)
+        ids = sorted({event.guild_id for event, _ in waiting})
+        self._placed.update(await self.directory.place.remote(ids))
+        for event, line in waiting:
+            self.core.offer(event, line, counted=True, arrived=arrived)
+
+    async def _send_batch(self, host: str, batch) -> None:
+        try:
+            handle = self._hosts.get(host)
+            if handle is None:
+                handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
+            applied, _, bad = await handle.apply.remote(self._encode(batch))
+            self.applied += applied
+            self.malformed += bad
+        except Exception as e:
+            self.host_errors += 1
+            log.error("%s: %d events for %s lost: %s", self.name, len(batch.events), host, e)
+            self.metrics.dropped("message", "host_unavailable", len(batch.events))
+        finally:
+            self.core.done(host, batch.seq)
+
+    async def deliver(self, outbox: Outbox) -> None:
+        """Send the bot's messages (from a host's round) through the source."""
+        for message in outbox.messages:
+            try:
+                reason = await self.source.send(message)
+            except Exception as e:
+                log.error("%s: sending failed: %s", self.name, type(e).__name__)
+                reason = "connection"
+            if reason is None:
+                self.delivered += 1
+                self.metrics.message_sent(message.action)
+            else:
+                self.failed += 1
+                self.metrics.send_failure(reason)
+            self.said.append(Said(self.clock.now(), message, outbox.reason, reason))
+            self._said_total += 1
+
+    async def said_since(self, cursor: int = 0) -> tuple[int, list[Said]]:
+        """What the bot said (or failed to) after `cursor`, with why; and the next cursor.
+
+        In memory only, the last 1,000 (for the demo's console)."""
+        first = self._said_total - len(self.said)  # the number of said[0]
+        return self._said_total, list(self.said)[max(0, cursor - first) :]
+
+    async def call_host(self, guild_id: int, method: str, *args):
+        """`method(guild_id, *args)` on the host that holds the guild; its answer."""
+        host = self._route(guild_id)
+        if host == PENDING:
+            self._placed.update(await self.directory.place.remote([guild_id]))
+            host = self._placed[guild_id]
+        handle = self._hosts.get(host)
+        if handle is None:
+            handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
+        return await getattr(handle, method).remote(guild_id, *args)
+
+    async def source_status(self) -> dict:
+        """Whether the source is connected, and its fatal error (a sentence) if it stopped."""
+        status = getattr(self.source, "status", None)
+        return status() if status is not None else {"ready": True, "error": None}
+
+    async def stats(self) -> dict:
+        """Counters for the console, the load test and the tests."""
+        return {
+            "queued": self.core.queued,
+            "in_flight": self.core.in_flight(),
+            "dropped": {f"{k}:{r}": n for (k, r), n in self.core.dropped.items()},
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "host_errors": self.host_errors,
+            "applied": self.applied,
+            "rss": rss_bytes(),
+            "malformed": self.malformed,
+            **self.source.stats(),
+        }
+
+    async def sent(self) -> list:
+        """What the bot sent, with times (synthetic source; the last 10,000), oldest first."""
+        return list(getattr(self.source, "log", ()))
+
+    async def set_load(self, factor: int) -> None:
+        """Offer every synthetic event `factor` times (overload tests, load tests)."""
+        self.source.load = factor
+
+    async def stop(self) -> None:
+        """Stop the source, send what is buffered, wait for batches in flight."""
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        deadline = time.monotonic() + 10
+        while (self.core.queued or self._sending) and time.monotonic() < deadline:
+            self._dispatch(self.core.due_batches(time.time(), all_now=True))
+            await asyncio.sleep(0.01)
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            await close()
+        self.server.close()
+
+
+__all__ = ["Directory", "Gateway"]

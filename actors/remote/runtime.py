@@ -1,0 +1,399 @@
+"""`Runtime`: starts (or joins) Ray, creates the directory, hosts and gateway, and watches them.
+
+    runtime = Runtime(config)
+    runtime.start()                  # a light local Ray, or the cluster at RAY_ADDRESS/--address
+    await runtime.watch(stop_event)  # health checks, restarts noticed, discovery kept current
+    runtime.stop()                   # the source stops, buffers drain, every guild is written
+
+The driver process also serves Prometheus' service discovery (`/sd`) and its own `/metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from actors.clock import RuntimeClock
+from actors.remote.directory import Directory, gateway_name, host_name
+from actors.remote.gateway import Gateway
+from actors.remote.host import NAMESPACE, GuildHost
+from actors.routing.ownership import Ownership
+from actors.routing.partition import host_of_partition
+from actors.routing.rebalance import apply_moves, plan_moves
+from config import Config, RuntimeConfig
+from metrics import DiscoveryServer, GuildmindMetrics, TargetDirectory, new_registry
+
+log = logging.getLogger(__name__)
+
+PLACEMENT_WAIT_S = 20.0  # how long a host is started again while Ray puts it on another node
+NODE_PASSES = 3  # looks at a node that joined before it is left idle if no host lands there
+
+
+def init_ray(address: str = "", runtime_env: dict | None = None) -> bool:
+    """Join `address`, or start a light local Ray; False when Ray was already up (left as is).
+
+    `runtime_env` (see `shipped_code`) is the job's: every actor the runtime creates gets it."""
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=True, runtime_env=runtime_env)
+    else:
+        ray.init(
+            address="local",  # a Ray of our own, not whatever else runs on this machine
+            namespace=NAMESPACE, include_dashboard=False, object_store_memory=128 * 1024**2,
+            log_to_driver=True, runtime_env=runtime_env,
+        )  # fmt: skip
+    return True
+
+
+PACKAGES = ("config", "engine", "actions", "actors", "metrics")  # what a worker imports
+
+
+def shipped_code(runtime: RuntimeConfig) -> dict | None:
+    """The runtime_env that sends guildmind's packages to every worker (`runtime.ship_code`).
+
+    For clusters whose nodes run stock Ray without guildmind: Ray uploads the packages when the
+    driver connects and every worker of the job imports them from its copy. Their dependencies
+    must be on the nodes, or named in `runtime.ship_pip` for Ray to install there."""
+    if not runtime.ship_code:
+        return None
+    here = [str(Path(importlib.import_module(p).__file__).parent) for p in PACKAGES]
+    env: dict = {"py_modules": here, "excludes": ["__pycache__/"]}
+    if runtime.ship_pip:
+        env["pip"] = list(runtime.ship_pip)
+    return env
+
+
+@dataclass
+class _Watched:
+    handle: object
+    role: str
+    pid: int | None = None
+    info: dict = field(default_factory=dict)
+
+
+class Runtime:
+    """One deployment of guildmind on Ray (a local one, or a cluster's)."""
+
+    def __init__(self, config: Config, *, prefix: str | None = None, host_class=None) -> None:
+        self.config = config
+        self.host_class = host_class or GuildHost  # benchmarks swap in a trivial host
+        self.prefix = prefix if prefix is not None else f"gm-{uuid.uuid4().hex[:6]}-"
+        self.clock = RuntimeClock(config.runtime.speed)
+        self.started_at = self.clock.now()
+        self.metrics = GuildmindMetrics(new_registry(), moods=config.mood_book().names())
+        self.targets = TargetDirectory()
+        self.discovery: DiscoveryServer | None = None
+        self.hosts: dict[str, _Watched] = {}
+        self.gateway: object | None = None
+        self.directory: object | None = None
+        self._owns_ray = False
+        self._nodes: set[str] | None = None  # alive nodes seen (scale-out follows new ones)
+        self._tries: dict[str, int] = {}  # nodes that joined: passes at placing hosts there
+        self._named = 0  # host names used (host-0 … host-N-1)
+        self.last_move: dict = {}  # the last scale-out: hosts after it, partitions, step times
+
+    # start --------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._owns_ray = init_ray(self.config.runtime.address, shipped_code(self.config.runtime))
+        alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+        # only nodes that run work now: a node still starting would make soft placements spill
+        ready = ray.get([_here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node, soft=False)).remote() for node in alive], timeout=60)  # fmt: skip
+        self._nodes = set(ready)
+        cfg = self.config
+        n = cfg.runtime.hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        clock = self.clock.to_dict()
+        directory_name = f"{self.prefix}directory"
+        # The directory and the gateway (which holds the Discord connection) live on the driver's
+        # node (the head, on a cluster): a worker node leaving takes guild hosts only, which Ray
+        # restarts elsewhere. Hard affinity costs nothing: they are the driver's actors and end
+        # with it anyway (a soft one let Ray put them on any node).
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        self.directory = Directory.options(
+            name=directory_name, namespace=NAMESPACE, scheduling_strategy=here
+        ).remote(self.prefix, cfg, clock, self.started_at, n)
+        if cfg.runtime.placement == "sharded":
+            mine: list[set[int]] = [set() for _ in range(n)]
+            for p in range(cfg.runtime.partitions):
+                mine[host_of_partition(p, n)].add(p)
+            # round robin over the nodes, each host checked to be there (see `_placed`)
+            nodes = sorted(self._nodes)
+            made = {host_name(self.prefix, i): (mine[i], nodes[i % len(nodes)]) for i in range(n)}
+            handles = [self._new_host(name, ps, node) for name, (ps, node) in made.items()]
+            infos = ray.get([h.info.remote() for h in handles], timeout=120)
+            for (name, (ps, node)), handle, info in zip(made.items(), handles, infos, strict=True):
+                placed = self._placed(name, ps, node, handle, info)
+                if placed is None:  # Ray would not put it there: anywhere, then
+                    handle = self._new_host(name, ps, None)
+                    placed = handle, ray.get(handle.info.remote(), timeout=120)
+                self._watch(name, *placed)
+            self._named = n
+        self.gateway = Gateway.options(
+            name=gateway_name(self.prefix), namespace=NAMESPACE, scheduling_strategy=here
+        ).remote(gateway_name(self.prefix), cfg, clock, directory_name)
+        gw = ray.get(self.gateway.start.remote())
+        self.targets.add(gw["name"], gw["metrics"], role="gateway")
+        self.discovery = DiscoveryServer(
+            self.targets, self.metrics.registry, host=cfg.metrics.host, port=cfg.metrics.port
+        )
+        self.discovery.start()
+        if cfg.runtime.placement == "dedicated":
+            self._watch_dedicated()
+
+    def _new_host(self, name: str, partitions: set[int], node_id: str | None):
+        """A host actor on `node_id` if Ray agrees (soft affinity), else where Ray spreads it."""
+        cfg = self.config
+        strategy = (
+            "SPREAD" if node_id is None else NodeAffinitySchedulingStrategy(node_id, soft=True)
+        )
+        return self.host_class.options(
+            name=name, namespace=NAMESPACE, scheduling_strategy=strategy
+        ).remote(
+            name, cfg, self.clock.to_dict(), self.started_at,
+            Ownership(cfg.runtime.partitions, frozenset(partitions)),
+            directory=f"{self.prefix}directory", gateway=gateway_name(self.prefix),
+        )  # fmt: skip
+
+    def _placed(
+        self, name: str, partitions: set[int], node_id: str | None, handle, info: dict
+    ) -> tuple[object, dict] | None:
+        """The host (`handle`, just started, serving nothing yet) on `node_id`, or None.
+
+        A soft node affinity is best effort: a node that joined seconds ago often passes an actor
+        on to another node (Ray's scheduler spills it back), which would leave the node idle. A
+        host that landed elsewhere is stopped and started again, a little later each time; None
+        (and nothing left running) when it has not landed there within `PLACEMENT_WAIT_S`.
+        Blocking: call it in a thread from async code.
+        """
+        deadline = time.monotonic() + PLACEMENT_WAIT_S
+        pause = 0.5
+        while node_id is not None and info["node"] != node_id:
+            ray.kill(handle, no_restart=True)
+            _wait_name_free(name)
+            if time.monotonic() + pause > deadline:
+                log.warning("%s: Ray would not place it on node %s", name, node_id)
+                return None
+            log.info("%s landed on another node than asked; starting it again", name)
+            time.sleep(pause)
+            pause = min(2 * pause, 4.0)
+            handle = self._new_host(name, partitions, node_id)
+            info = ray.get(handle.info.remote(), timeout=120)
+        return handle, info
+
+    def _watch(self, name: str, handle, info: dict) -> None:
+        w = self.hosts[name] = _Watched(handle, "host")
+        self.metrics.host_seen(name)
+        self._seen(w, info)
+
+    async def add_hosts(self, count: int, *, node_id: str | None = None) -> dict[int, tuple]:
+        """Scale out: `count` new hosts (on `node_id` if given), partitions moved to them.
+
+        Follows `actors.routing.rebalance`: hold at the gateway, release from the old hosts (written
+        through), acquire on the new ones (loaded), new table, held events routed on. Returns
+        the moves made (partition → (old host, new host)).
+        """
+        if self.config.runtime.placement != "sharded" or count < 1:
+            return {}
+        t0 = time.monotonic()
+        took: dict[str, float] = {}  # step -> seconds since the scale-out began
+
+        def stage(what: str) -> None:
+            took[what] = round(time.monotonic() - t0, 3)
+
+        names = [host_name(self.prefix, self._named + i) for i in range(count)]
+        self._named += count  # a name is never used twice, even for a host that was not placed
+        handles = [self._new_host(name, set(), node_id) for name in names]
+        infos = await asyncio.gather(*(h.info.remote() for h in handles))
+        for name, handle, info in zip(names, handles, infos, strict=True):
+            placed = await asyncio.to_thread(self._placed, name, set(), node_id, handle, info)
+            if placed is not None:
+                self._watch(name, *placed)
+        stage("started")
+        table = await self.directory.table.remote()
+        moves = plan_moves(table, list(self.hosts))
+        if not moves:
+            return moves
+        by_old: dict[str, list[int]] = {}
+        by_new: dict[str, list[int]] = {}
+        for partition, (old, new) in moves.items():
+            by_old.setdefault(old, []).append(partition)
+            by_new.setdefault(new, []).append(partition)
+        await self.gateway.hold.remote(sorted(moves))
+        stage("held")
+        await asyncio.gather(*(self.hosts[h].handle.release.remote(ps) for h, ps in by_old.items()))
+        stage("released")
+        await asyncio.gather(*(self.hosts[h].handle.acquire.remote(ps) for h, ps in by_new.items()))
+        stage("acquired")
+        new_table = apply_moves(table, moves)
+        await self.directory.set_table.remote(new_table)
+        await self.gateway.route_to.remote(new_table)
+        stage("routed")
+        self.metrics.partitions_moved(len(moves))
+        self.last_move = {"hosts": len(self.hosts), "partitions": len(moves), "took_s": took}
+        log.info(
+            "scaled out to %d hosts: %d partitions moved (%s)", len(self.hosts), len(moves),
+            ", ".join(f"{step} {t:.2f}s" for step, t in took.items()),
+        )  # fmt: skip
+        return moves
+
+    def _seen(self, w: _Watched, info: dict) -> None:
+        if w.pid is not None and info["pid"] != w.pid:
+            log.warning("%s restarted (pid %s → %s)", info["name"], w.pid, info["pid"])
+            self.metrics.host_restart(info["name"])
+        w.pid, w.info = info["pid"], info
+        self.targets.add(info["name"], info["metrics"], role=w.role)
+
+    def _watch_dedicated(self) -> None:
+        for name in ray.get(self.directory.dedicated.remote()):
+            if name not in self.hosts:
+                self.hosts[name] = _Watched(ray.get_actor(name, namespace=NAMESPACE), "host")
+                self.metrics.host_seen(name)
+        for w in self.hosts.values():
+            self._seen(w, ray.get(w.handle.info.remote()))
+
+    # running ------------------------------------------------------------------------------
+    async def check(self, timeout_s: float = 10.0) -> None:
+        """Ask every host who it is: notice restarts, keep service discovery current.
+
+        The gateway is asked too: one that Ray restarted starts its source again on that call.
+        """
+        if self.gateway is not None:
+            try:
+                gw = await asyncio.wait_for(self.gateway.info.remote(), timeout_s)
+                self.targets.add(gw["name"], gw["metrics"], role="gateway")
+            except Exception as e:
+                log.warning("the gateway is not answering (%s); Ray restarts it", type(e).__name__)
+        for name, w in list(self.hosts.items()):
+            try:
+                info = await asyncio.wait_for(w.handle.info.remote(), timeout_s)
+            except Exception as e:
+                log.warning("%s is not answering (%s); Ray restarts it", name, type(e).__name__)
+                self.targets.remove(name)
+                continue
+            self._seen(w, info)
+
+    async def follow_nodes(self) -> int:
+        """Scale out onto nodes that joined since the last look: as many new hosts as the node
+        has CPUs (at least one), partitions rebalanced onto them; returns how many were added.
+
+        (`runtime.hosts` is how many hosts to start with; a node that leaves takes nothing away:
+        Ray restarts its hosts on the others, and they keep their partitions.)"""
+        if self.config.runtime.placement != "sharded":
+            return 0
+        alive = {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
+        if self._nodes is None:
+            self._nodes = set(alive)
+            return 0
+        added = 0
+        for node_id, node in alive.items():
+            if node_id in self._nodes or not await _takes_work(node_id):
+                continue  # a node that just joined may not run workers yet: next look
+            count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
+            before = len(self.hosts)
+            await self.add_hosts(count, node_id=node_id)
+            landed = len(self.hosts) - before
+            added += landed
+            self._tries[node_id] = self._tries.get(node_id, 0) + 1
+            if landed or self._tries[node_id] >= NODE_PASSES:
+                self._nodes.add(node_id)  # followed (or, after a few passes, given up on)
+                if not landed:
+                    log.warning("node %s joined but takes no guild host; left idle", node_id)
+        return added
+
+    async def watch(self, stop: asyncio.Event, every_s: float = 2.0) -> None:
+        """Health checks and scale-out onto new nodes, until `stop` is set.
+
+        Scale-out runs beside the health checks (placing a host and moving partitions can take
+        seconds), one at a time; a move under way is let finish when `stop` is set."""
+        scaling: asyncio.Task | None = None
+        while not stop.is_set():
+            await self.check()
+            if scaling is None or scaling.done():
+                scaling = asyncio.create_task(self._follow_nodes_logged())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+        if scaling is not None:
+            await scaling
+
+    async def _follow_nodes_logged(self) -> None:
+        try:
+            await self.follow_nodes()
+        except Exception:
+            log.exception("scaling out onto a new node failed; will look again")
+
+    async def stats(self) -> dict:
+        return await self.gateway.stats.remote()
+
+    async def guild(self, guild_id: int) -> dict | None:
+        """A guild's state, from whichever host holds it."""
+        for w in self.hosts.values():
+            found = await w.handle.guild.remote(guild_id)
+            if found is not None:
+                return found
+        return None
+
+    # stop ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop the source, drain the buffers, write every guild, stop the actors."""
+        if self.gateway is not None:
+            _quietly(self.gateway.stop.remote())
+        _quietly(*(w.handle.stop.remote() for w in self.hosts.values()))
+        if self.directory is not None:
+            _quietly(self.directory.stop.remote())
+        for handle in [self.gateway, self.directory, *(w.handle for w in self.hosts.values())]:
+            if handle is not None:
+                ray.kill(handle, no_restart=True)
+        self.hosts.clear()
+        self.gateway = self.directory = None
+        if self.discovery is not None:
+            self.discovery.close()
+            self.discovery = None
+        if self._owns_ray:
+            ray.shutdown()
+
+
+@ray.remote(num_cpus=0)
+def _here() -> str:
+    return ray.get_runtime_context().get_node_id()
+
+
+async def _takes_work(node_id: str, timeout_s: float = 20.0) -> bool:
+    """Whether `node_id` runs a task now (a soft placement there would otherwise spill over)."""
+    probe = _here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
+    ref = probe.remote()
+    try:
+        return await asyncio.wait_for(ref, timeout_s) == node_id
+    except Exception:
+        ray.cancel(ref, force=True)
+        return False
+
+
+def _wait_name_free(name: str, timeout_s: float = 15.0) -> None:
+    """Until Ray has let go of a killed actor's name (so a new one can take it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(name, namespace=NAMESPACE)
+        except ValueError:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the actor name {name} was not released in {timeout_s}s")
+
+
+def _quietly(*refs) -> None:
+    try:
+        ray.get(list(refs), timeout=30)
+    except Exception as e:
+        log.warning("stopping: %s", e)

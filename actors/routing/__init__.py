@@ -1,0 +1,1 @@
+"""Routing and ordering: partitions, ownership, the wire format, batching, sequencing, moves."""

@@ -1,0 +1,348 @@
+"""The `discord` and `emulator` sources: discord.py's `AutoShardedClient` inside a gateway actor.
+
+`DiscordSource` implements `actors.sources.base.Source`. It runs the client (the shards of
+`source.discord.shard_ids`, or all of them), turns messages, presence changes and member joins
+into engine events (`normalise`), tells the hosts each guild's default channel when the guild
+becomes available, answers the admins' slash commands (`commands`) and sends the bot's messages
+through discord.py (which handles Discord's rate limits).
+
+Robustness. discord.py 2.7.1 runs each gateway event's parser (`ConnectionState.parsers`, a dict
+built once per client and shared with every shard's websocket) straight from the websocket's read
+loop: an exception in a parser (a malformed payload) escapes `Client.start()` and the client
+receives nothing more. discord.py has no public hook here, so each parser in that dict is wrapped:
+a failure is counted (`guildmind_events_dropped_total{reason="malformed"}`), logged once per event
+kind, and the session goes on. Anything else that still stops the client restarts it, with
+backoff. A refused token or refused privileged intents stop the source with one clear sentence.
+
+Secrets. The token is read from the environment variable `source.discord.token_env` inside the
+gateway's own process (never a Ray argument) and never appears in a log line or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import discord
+
+from actions import OutgoingMessage
+from actors.clock import Clock
+from actors.sources.base import Offer
+from actors.sources.discord import normalise as norm
+from actors.sources.discord.commands import command_tree
+from actors.sources.discord.endpoints import configure_discord_endpoints
+from config import Config, DiscordSourceConfig
+
+EMULATOR_TOKEN = "guildmind-emulator-token"
+"""The token the `emulator` source presents (not a secret: the emulator is ours, on loopback)."""
+
+log = logging.getLogger(__name__)
+
+CallHost = Callable[..., Awaitable[Any]]
+"""`call_host(guild_id, method, *args)`: a host method for the host holding the guild."""
+
+
+# guildmind never speaks in voice: no warnings about voice libraries it does not need
+discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+
+
+class _Client(discord.AutoShardedClient):
+    """discord.py's client, handing the events guildmind needs straight to the source."""
+
+    def __init__(self, source: DiscordSource, **options: Any) -> None:
+        super().__init__(**options)
+        self.source = source
+        self.tree = command_tree(self, source)
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # Handled synchronously in the parser's call: no task per event (the hot path).
+        handler = self.source.handlers.get(event)
+        if handler is not None:
+            try:
+                handler(*args)
+            except Exception as e:
+                self.source.handler_failed(event, e)
+        super().dispatch(event, *args, **kwargs)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not self.source.emulated:  # Discord limits IDENTIFYs; the emulator does not
+            await super().before_identify_hook(shard_id, initial=initial)
+
+
+class DiscordSource:
+    """A gateway's Discord connection (one or more shards), as a `Source`."""
+
+    def __init__(
+        self,
+        config: DiscordSourceConfig,
+        clock: Clock,
+        *,
+        token: str,
+        emulated: bool = False,
+        moods: tuple[str, ...] = (),
+    ) -> None:
+        self.config, self.clock, self.emulated, self.moods = config, clock, emulated, moods
+        self._token = token
+        self.client: _Client | None = None
+        self.offer: Offer = lambda event, line: False
+        self.call_host: CallHost | None = None
+        self.metrics: Any = None
+        self.error: str | None = None
+        self.bot_id = 0
+        self.channels: dict[int, frozenset[int]] = {}  # guild → channels that count ({}: all)
+        self._own: dict[int, None] = {}  # the bot's recent message ids (replies to it)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._synced = False
+        self._warned: set[str] = set()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.malformed: collections.Counter[str] = collections.Counter()
+        self.handlers: dict[str, Callable[..., None]] = {
+            "message": self._on_message,
+            "presence_update": self._on_presence,
+            "member_join": self._on_join,
+            "guild_available": self._on_guild,
+            "guild_join": self._on_guild,
+            "ready": self._on_ready,
+        }
+
+    def __repr__(self) -> str:  # never the token
+        return f"DiscordSource(emulated={self.emulated}, shards={list(self.config.shard_ids)})"
+
+    def attach(self, call_host: CallHost, metrics: Any) -> None:
+        """The gateway's way to its hosts, and its metrics (for malformed payloads)."""
+        self.call_host, self.metrics = call_host, metrics
+
+    # running ------------------------------------------------------------------------------
+    def _make_client(self) -> _Client:
+        cfg = self.config
+        client = _Client(
+            self,
+            intents=norm.intents(cfg.intents),
+            shard_ids=list(cfg.shard_ids) or None,
+            shard_count=cfg.shard_count or None,
+            guild_ready_timeout=0.1 if self.emulated else 2.0,
+            max_ratelimit_timeout=30.0,  # a longer wait is a failed send, not a stuck round
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+        )
+        parsers = client._connection.parsers  # the dict every shard's websocket reads
+        for name, parse in list(parsers.items()):
+            parsers[name] = self._guarded(name, parse)
+        return client
+
+    def _guarded(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        kind = norm.EVENT_KINDS.get(name, "other")
+
+        def guarded(data: Any) -> None:
+            try:
+                parse(data)
+            except Exception as e:
+                self.malformed[name] += 1
+                if self.metrics is not None:
+                    self.metrics.dropped(kind, "malformed")
+                if self.malformed[name] == 1:  # the type only: a message could hold content
+                    log.warning(
+                        "discord: skipped a malformed %s payload (%s); the session goes on, "
+                        "further ones are only counted", name, type(e).__name__,
+                    )  # fmt: skip
+
+        return guarded
+
+    async def run(self, offer: Offer) -> None:
+        """Connect and feed `offer` until cancelled, or until Discord refuses the bot."""
+        self.offer = offer
+        if not self._token:
+            return self._fail(
+                f"no bot token: set the environment variable {self.config.token_env} (the bot's "
+                "token from the Discord Developer Portal → your application → Bot)"
+            )
+        cfg = self.config
+        configure_discord_endpoints(cfg.api_base or None, cfg.gateway_url or None)
+        backoff = 1.0
+        while True:
+            self.client = self._make_client()
+            try:
+                await self.client.start(self._token)
+                return
+            except discord.LoginFailure:
+                return self._fail(
+                    f"Discord refused the bot token in ${self.config.token_env}; copy a fresh one "
+                    "from the Discord Developer Portal → your application → Bot → Reset Token"
+                )
+            except discord.PrivilegedIntentsRequired:
+                asked = ", ".join(norm.privileged_asked(cfg.intents)) or "none"
+                return self._fail(
+                    f"Discord refused the privileged gateway intents guildmind asked for ({asked})"
+                    ": enable them in the Discord Developer Portal → your application → Bot → "
+                    "Privileged Gateway Intents, or turn them off in guildmind.toml under "
+                    "[source.discord.intents] (e.g. presences = false)"
+                )
+            except Exception as e:
+                self.counts["restarts"] += 1
+                log.error(
+                    "discord: the client stopped (%s); connecting again in %.0f s",
+                    type(e).__name__, backoff,
+                )  # fmt: skip
+            finally:
+                if not self.client.is_closed():
+                    await self.client.close()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+
+    def _fail(self, sentence: str) -> None:
+        self.error = sentence
+        log.error("discord: %s", sentence)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.client is not None and not self.client.is_closed():
+            await self.client.close()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def handler_failed(self, event: str, error: Exception) -> None:
+        self.counts["handler_errors"] += 1
+        if event not in self._warned:
+            self._warned.add(event)
+            log.error("discord: handling %s failed (%s); going on", event, type(error).__name__)
+
+    # events -------------------------------------------------------------------------------
+    def _on_message(self, message: discord.Message) -> None:
+        at = self.clock.now()
+        addressed = norm.addresses_bot(message, self.bot_id, self._own)  # type: ignore[arg-type]
+        event = norm.message_event(message, bot_id=self.bot_id, at=at, addressed=addressed)
+        if event is None:
+            return
+        counted = self.channels.get(event.guild_id)
+        autonomous = not counted or event.channel_id in counted
+        if not (autonomous or addressed):
+            return  # not where the bot lives, and not for it: nothing would count it
+        self.counts["messages"] += 1
+        self.offer(event, norm.line(message, event))
+
+    def _on_presence(self, before: discord.Member, after: discord.Member) -> None:
+        event = norm.presence_event(before, after, at=self.clock.now())
+        if event is not None:
+            self.counts["presences"] += 1
+            self.offer(event, None)
+
+    def _on_join(self, member: discord.Member) -> None:
+        self.counts["joins"] += 1
+        self.offer(norm.join_event(member, at=self.clock.now()), None)
+
+    def _on_guild(self, guild: discord.Guild) -> None:
+        for event in norm.online_members(guild, at=self.clock.now()):
+            self.offer(event, None)
+        channel = norm.default_channel(guild)
+        if channel and self.call_host is not None:
+            self._spawn(self._tell_default(guild.id, channel))
+
+    async def _tell_default(self, guild_id: int, channel_id: int) -> None:
+        assert self.call_host is not None
+        try:
+            counted = await self.call_host(guild_id, "set_default_channel", channel_id)
+        except Exception as e:
+            log.error("discord: could not tell a host a guild's channel: %s", type(e).__name__)
+            return
+        self.channels[guild_id] = frozenset(counted)
+
+    def set_channels(self, guild_id: int, counted: list[int]) -> None:
+        """A slash command changed where the bot lives."""
+        self.channels[guild_id] = frozenset(counted)
+
+    def _on_ready(self) -> None:
+        assert self.client is not None and self.client.user is not None
+        self.bot_id = self.client.user.id
+        if not self._synced:
+            self._synced = True
+            self._spawn(self._sync_commands())
+
+    async def _sync_commands(self) -> None:
+        assert self.client is not None
+        try:
+            await self.client.tree.sync()
+        except discord.HTTPException as e:
+            log.error("discord: could not register the slash commands (HTTP %s)", e.status)
+
+    # sending ------------------------------------------------------------------------------
+    async def send(self, message: OutgoingMessage) -> str | None:
+        """Send one of the bot's messages; None when it went out, else why not."""
+        client = self.client
+        if client is None or not client.is_ready():
+            return self._failed("connection", message)
+        channel = client.get_partial_messageable(message.channel_id, guild_id=message.guild_id)
+        reference = None
+        if message.reply_to:
+            reference = discord.MessageReference(
+                message_id=message.reply_to, channel_id=message.channel_id,
+                guild_id=message.guild_id, fail_if_not_exists=False,
+            )  # fmt: skip
+        try:
+            async with asyncio.timeout(60):
+                sent = await channel.send(message.text, reference=reference)  # type: ignore[arg-type]
+        except discord.Forbidden:
+            return self._failed("forbidden", message)
+        except discord.NotFound:
+            return self._failed("not_found", message)
+        except discord.RateLimited:
+            return self._failed("rate_limited", message)
+        except discord.HTTPException as e:
+            return self._failed("rate_limited" if e.status == 429 else "http_error", message)
+        except TimeoutError:
+            return self._failed("timeout", message)
+        except (aiohttp.ClientError, OSError):
+            return self._failed("connection", message)
+        self.counts["sent"] += 1
+        self._own[sent.id] = None
+        if len(self._own) > 1_000:
+            del self._own[next(iter(self._own))]
+        return None
+
+    def _failed(self, reason: str, message: OutgoingMessage) -> str:
+        self.counts["send_failed"] += 1
+        n = self.counts[f"send_failed:{reason}"] = self.counts[f"send_failed:{reason}"] + 1
+        if n == 1 or n % 100 == 0:  # counted always, logged now and then; never the text
+            log.warning(
+                "discord: a %s message could not be sent (%s; %d so far)", message.action, reason, n
+            )
+        return reason
+
+    # reporting ----------------------------------------------------------------------------
+    def stats(self) -> dict[str, float]:
+        client = self.client
+        return {
+            "messages": self.counts["messages"],
+            "presences": self.counts["presences"],
+            "joins": self.counts["joins"],
+            "malformed_payloads": sum(self.malformed.values()),
+            "restarts": self.counts["restarts"],
+            "guilds": len(client.guilds) if client is not None else 0,
+            "sent": self.counts["sent"],
+            "send_failed": self.counts["send_failed"],
+        }
+
+    def status(self) -> dict[str, Any]:
+        client = self.client
+        ready = client is not None and client.is_ready() and not client.is_closed()
+        return {"ready": ready, "error": self.error, "guilds": self.stats()["guilds"]}
+
+
+def make_discord_source(config: Config, clock: Clock) -> DiscordSource:
+    """The `discord` source (token from the environment) or the `emulator` one (loopback)."""
+    d = config.source.discord
+    emulated = config.source.kind == "emulator"
+    if emulated and not (d.api_base and d.gateway_url):
+        raise ValueError(
+            "the emulator source needs source.discord.api_base and gateway_url (guildmind run "
+            "--source emulator starts an emulator and sets them)"
+        )
+    token = EMULATOR_TOKEN if emulated else os.environ.get(d.token_env, "").strip()
+    return DiscordSource(d, clock, token=token, emulated=emulated, moods=config.mood_book().names())

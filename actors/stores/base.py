@@ -1,0 +1,182 @@
+"""State stores: where each guild's engine snapshot lives between restarts.
+
+A store maps an int guild id to the bytes of `AutonomousEngine.snapshot(guild_id)`: counters, times,
+mood and settings, never message content. Three kinds, chosen by URL with `open_store()`:
+
+====================================  =========================================================
+``memory:``                           a dict in this process (tests)
+``sqlite:`` / ``sqlite:PATH``         a WAL-mode SQLite file (``DATA_DIR/guildmind.sqlite3``)
+``redis://[:PASSWORD@]HOST:PORT/DB``  one key per guild, ``PREFIX + "guild:" + id``
+``rediss://…`` (TLS), ``?prefix=…``   (the prefix defaults to ``guildmind:``)
+====================================  =========================================================
+
+The API is synchronous on purpose: every call is one short round trip, and the guild host calls it
+from a worker thread (`asyncio.to_thread`), which keeps sqlite3 and redis-py (both blocking) simple
+and lets the host's event loop go on applying events meanwhile. Stores are thread-safe.
+
+Exceptions::
+
+    StoreError      the store cannot be reached or refused a read or write; names the store's
+                    URL with any password masked
+
+`mask_url()` hides passwords; every message and repr of this package uses it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from config import mask_url
+
+__all__ = [
+    "FlushResult",
+    "MemoryStore",
+    "StateStore",
+    "StoreError",
+    "WriteBehind",
+    "check_ids",
+    "mask_url",
+    "open_store",
+]
+
+SQLITE_FILE = "guildmind.sqlite3"
+_MAX_ID = 1 << 63
+
+
+class StoreError(Exception):
+    """A state store could not be reached, or refused a read or write."""
+
+
+def check_ids(guild_ids: Iterable[int]) -> list[int]:
+    """The ids as a list; ValueError naming the first one that is not an int in [0, 2**63)."""
+    ids = list(guild_ids)
+    for gid in ids:
+        if not isinstance(gid, int) or isinstance(gid, bool) or not 0 <= gid < _MAX_ID:
+            raise ValueError(f"guild ids must be ints in [0, 2**63) (snowflakes), got {gid!r}")
+    return ids
+
+
+def check_items(items: Mapping[int, bytes]) -> dict[int, bytes]:
+    """The items as a dict; ValueError naming a bad id or a value that is not bytes."""
+    check_ids(items)
+    for gid, data in items.items():
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ValueError(f"guild {gid}: a snapshot must be bytes, got {type(data).__name__}")
+    return {gid: bytes(data) for gid, data in items.items()}
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Per-guild snapshot bytes keyed by guild id. Every method may raise `StoreError`."""
+
+    url: str  # masked: safe to print
+
+    def load(self, guild_ids: Iterable[int]) -> dict[int, bytes]:
+        """The stored snapshots of these guilds; guilds with none are absent."""
+        ...
+
+    def save(self, items: Mapping[int, bytes]) -> None:
+        """Store these snapshots, all or none (one transaction), replacing older ones."""
+        ...
+
+    def delete(self, guild_ids: Iterable[int]) -> None:
+        """Forget these guilds' snapshots; unknown ids are fine."""
+        ...
+
+    def guild_ids(self) -> Iterator[int]:
+        """Every stored guild id, in no particular order (a restarted host picks its own)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; closing twice is fine."""
+        ...
+
+
+class MemoryStore:
+    """A process-local dict; for tests. Its contents die with the process."""
+
+    url = "memory:"
+
+    def __init__(self) -> None:
+        self._data: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def _open(self) -> None:
+        if self.closed:
+            raise StoreError("memory: store is closed")
+
+    def load(self, guild_ids: Iterable[int]) -> dict[int, bytes]:
+        ids = check_ids(guild_ids)
+        with self._lock:
+            self._open()
+            return {gid: self._data[gid] for gid in ids if gid in self._data}
+
+    def save(self, items: Mapping[int, bytes]) -> None:
+        items = check_items(items)
+        with self._lock:
+            self._open()
+            self._data.update(items)
+
+    def delete(self, guild_ids: Iterable[int]) -> None:
+        ids = check_ids(guild_ids)
+        with self._lock:
+            self._open()
+            for gid in ids:
+                self._data.pop(gid, None)
+
+    def guild_ids(self) -> Iterator[int]:
+        with self._lock:
+            self._open()
+            return iter(list(self._data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({len(self._data)} guilds)"
+
+
+def open_store(
+    url: str, *, data_dir: Path | str = "data", password: str | None = None
+) -> StateStore:
+    """Open the store that `url` names (see the module docstring for the forms).
+
+    `data_dir` holds the default SQLite file and anchors a relative ``sqlite:PATH``; it is created
+    if missing. `password` (from the environment, never the config file) is used by Redis when the
+    URL has none. Raises `ValueError` naming the (masked) URL for an unknown form, and `StoreError`
+    when the store cannot be opened or reached.
+    """
+    if not isinstance(url, str):
+        raise ValueError(f"a store URL must be a string, got {type(url).__name__}")
+    scheme, colon, rest = url.partition(":")
+    if not colon:
+        scheme = ""
+    if scheme == "memory" and rest == "":
+        return MemoryStore()
+    if scheme == "sqlite":
+        from actors.stores.sqlite_store import SqliteStore
+
+        if rest.startswith("//"):
+            raise ValueError(
+                f"store URL {mask_url(url)!r}: write sqlite:/absolute/path.db or "
+                "sqlite:relative.db, without '//'"
+            )
+        path = Path(rest) if rest else Path(SQLITE_FILE)
+        if not path.is_absolute():
+            path = Path(data_dir) / path
+        return SqliteStore(path)
+    if scheme in ("redis", "rediss"):
+        from actors.stores.redis_store import RedisStore
+
+        return RedisStore(url, password=password)
+    raise ValueError(
+        f"store URL {mask_url(url)!r} is not one this runtime knows; use 'sqlite:' (default), "
+        "'sqlite:PATH', 'memory:' or 'redis://HOST:PORT/DB'"
+    )
+
+
+from actors.stores.writebehind import FlushResult, WriteBehind  # noqa: E402  (it needs StoreError)

@@ -1,0 +1,260 @@
+"""guildmind's configuration types: typed, frozen, validated structs (no file is read here).
+
+Every key has a default (``guildmind.example.toml`` lists them all). Each struct validates itself
+(`msgspec.Meta` bounds, `__post_init__`) and raises `ValueError` naming the key; loading TOML into
+them, and turning those errors into one-line `ConfigError`s, is the app's (`guildmind.config`).
+
+Secrets never live here: the file names the environment variables that hold them
+(``source.discord.token_env``, ``llm.api_key_env``, ``state.password_env``). Three environment
+variables override keys: ``RAY_ADDRESS`` (runtime.address), ``DISCORD_API_BASE`` and
+``DISCORD_GATEWAY_URL`` (source.discord.api_base / gateway_url).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from engine import GuildSettings, MoodBook, MoodProfile, QuietHours, RuleConfig
+
+from .llm import LLMConfig
+from .urls import mask_url
+
+_S: dict[str, Any] = {"frozen": True, "kw_only": True, "forbid_unknown_fields": True}
+DEFAULT_PERSONA = (
+    "Miku is a cheerful virtual singer who hangs out in this server like any other member. She "
+    "chats casually in short messages, loves music and games, uses an emoji now and then, and "
+    "never pretends to know things she does not."
+)
+
+
+def _env_name(key: str, value: str) -> None:
+    if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(f"{key}: must be an environment variable name, got {value!r}")
+
+
+def _url(key: str, value: str, schemes: tuple[str, ...]) -> None:
+    if value and not value.startswith(schemes):
+        want = " or ".join(s + "//" for s in schemes)
+        raise ValueError(f"{key}: must be empty or start with {want}, got {value!r}")
+
+
+class RuntimeConfig(msgspec.Struct, **_S):
+    """Where and how the runtime runs."""
+
+    address: str = ""  # Ray address; "" = start a light local Ray (env RAY_ADDRESS wins)
+    data_dir: str = "data"
+    speed: Annotated[float, Meta(gt=0, le=1_000_000)] = 1.0
+    placement: Literal["sharded", "dedicated"] = "sharded"
+    partitions: Annotated[int, Meta(ge=1, le=1 << 20)] = 1024
+    hosts: Annotated[int, Meta(ge=0, le=100_000)] = 0  # 0 = the cluster's CPUs
+    bot_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Miku"
+    persona: Annotated[str, Meta(min_length=1, max_length=4000)] = DEFAULT_PERSONA
+    plugin_dirs: tuple[str, ...] = ()  # folders of action plugins (plus the entry-point group)
+    # Nodes without guildmind installed: Ray's runtime_env sends our packages to every worker
+    # (and pip-installs `ship_pip` there, which needs a package index). See docs/deploy.md.
+    ship_code: bool = False
+    ship_pip: tuple[str, ...] = ()
+
+
+class StateConfig(msgspec.Struct, **_S):
+    """The state store and its write-behind."""
+
+    url: str = "sqlite:"
+    write_behind_s: Annotated[float, Meta(gt=0, le=3600)] = 2.0
+    password_env: str = ""  # env variable holding the Redis password, if it needs one
+
+    def __post_init__(self) -> None:
+        scheme = self.url.partition(":")[0]
+        if self.url != "memory:" and scheme not in ("sqlite", "redis", "rediss"):
+            raise ValueError(
+                f"state.url: {mask_url(self.url)!r} is not a store URL; use 'sqlite:', "
+                "'sqlite:PATH', 'memory:' or 'redis://HOST:PORT/DB'"
+            )
+        if mask_url(self.url) != self.url:
+            raise ValueError(
+                f"state.url: {mask_url(self.url)!r} holds a password; secrets stay out of the "
+                "file: name an environment variable holding it in state.password_env"
+            )
+        _env_name("state.password_env", self.password_env)
+
+
+class GatewayConfig(msgspec.Struct, **_S):
+    """Batching and backpressure between gateways and guild hosts."""
+
+    batch_max: Annotated[int, Meta(ge=1, le=65_536)] = 256
+    flush_ms: Annotated[float, Meta(ge=0, le=10_000)] = 5.0
+    max_in_flight: Annotated[int, Meta(ge=1, le=1024)] = 4  # batches in flight per host
+    queue_max: Annotated[int, Meta(ge=1, le=100_000_000)] = 50_000  # then shed, presence first
+
+    def __post_init__(self) -> None:
+        if self.queue_max < self.batch_max:
+            raise ValueError(
+                f"gateway.queue_max: must be >= gateway.batch_max ({self.batch_max}), "
+                f"got {self.queue_max!r}"
+            )
+
+
+class MetricsConfig(msgspec.Struct, **_S):
+    """The runtime's service-discovery and driver metrics endpoint."""
+
+    host: Annotated[str, Meta(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65_535)] = 9464  # 0 = any free port
+
+
+class MoodRotationConfig(msgspec.Struct, **_S):
+    """How often each guild's mood changes on its own."""
+
+    interval_s: Annotated[float, Meta(ge=0)] = 3600.0  # 0 = never rotate
+    include_asleep: bool = False
+
+
+class SyntheticSourceConfig(msgspec.Struct, **_S):
+    """Synthetic guilds generated in-process (load tests, demos)."""
+
+    guilds: Annotated[int, Meta(ge=1, le=10_000_000)] = 100
+    rate: Annotated[float, Meta(gt=0, le=10_000_000)] = 200.0  # events per second, all guilds
+    seed: int = 0
+
+
+class IntentsConfig(msgspec.Struct, **_S):
+    """Discord gateway intents (members, presences and message_content are privileged)."""
+
+    guilds: bool = True
+    guild_messages: bool = True
+    message_content: bool = True
+    members: bool = True
+    presences: bool = True
+
+
+class DiscordSourceConfig(msgspec.Struct, **_S):
+    """The real Discord gateway (or anything speaking its protocol)."""
+
+    token_env: str = "DISCORD_TOKEN"
+    api_base: str = ""  # "" = discord.com (env DISCORD_API_BASE wins)
+    gateway_url: str = ""  # "" = as Discord says (env DISCORD_GATEWAY_URL wins)
+    shard_ids: tuple[Annotated[int, Meta(ge=0)], ...] = ()  # () = all
+    shard_count: Annotated[int, Meta(ge=0, le=100_000)] = 0  # 0 = Discord's recommendation
+    intents: IntentsConfig = IntentsConfig()
+
+    def __post_init__(self) -> None:
+        _env_name("discord.token_env", self.token_env)
+        if not self.token_env:
+            raise ValueError("discord.token_env: must name an environment variable, got ''")
+        _url("discord.api_base", self.api_base, ("http:", "https:"))
+        _url("discord.gateway_url", self.gateway_url, ("ws:", "wss:"))
+        if self.shard_ids and not self.shard_count:
+            raise ValueError(
+                f"discord.shard_count: must be set (> 0) when shard_ids is, got shard_ids="
+                f"{list(self.shard_ids)!r}"
+            )
+        bad = [i for i in self.shard_ids if i >= self.shard_count]
+        if self.shard_ids and bad:
+            raise ValueError(
+                f"discord.shard_ids: must be < shard_count ({self.shard_count}), got {bad!r}"
+            )
+        if len(set(self.shard_ids)) != len(self.shard_ids):
+            raise ValueError(f"discord.shard_ids: has duplicates: {list(self.shard_ids)!r}")
+
+
+class SourceConfig(msgspec.Struct, **_S):
+    """Where events come from."""
+
+    kind: Literal["synthetic", "emulator", "discord"] = "synthetic"
+    synthetic: SyntheticSourceConfig = SyntheticSourceConfig()
+    discord: DiscordSourceConfig = DiscordSourceConfig()
+
+
+def check_place(key: str, timezone: str | UnsetType, quiet: QuietHours | bool | UnsetType) -> None:
+    """ValueError naming `key` for a time zone that does not exist or `quiet_hours = true`."""
+    if isinstance(timezone, str):
+        try:
+            GuildSettings(timezone=timezone)
+        except ValueError as e:
+            raise ValueError(f"{key}.timezone: {e}") from None
+    if quiet is True:
+        raise ValueError(
+            f"{key}.quiet_hours: must be a table like {{start = '23:00', end = '07:00'}}, or "
+            "false for none; got true"
+        )
+
+
+class DefaultsConfig(msgspec.Struct, **_S):
+    """What every guild starts with."""
+
+    mood: str = "neutral"
+    timezone: str = "UTC"
+    quiet_hours: QuietHours | bool = False  # false = none; guilds set theirs in their zone
+
+    def __post_init__(self) -> None:
+        check_place("defaults", self.timezone, self.quiet_hours)
+
+
+class GuildEntry(msgspec.Struct, **_S):
+    """One guild's own settings; keys left out inherit [defaults]."""
+
+    mood: str | UnsetType = UNSET
+    channels: tuple[Annotated[int, Meta(ge=0)], ...] | UnsetType = UNSET  # autonomous channels
+    timezone: str | UnsetType = UNSET
+    quiet_hours: QuietHours | bool | UnsetType = UNSET
+    paused: bool | UnsetType = UNSET
+
+
+_UNIT = Annotated[float, Meta(ge=0, le=1)]
+
+
+class MoodEntry(msgspec.Struct, **_S):
+    """Overrides of a built-in mood's traits, or the traits of a new mood."""
+
+    energy: _UNIT | UnsetType = UNSET
+    sociability: _UNIT | UnsetType = UNSET
+    impulsiveness: _UNIT | UnsetType = UNSET
+    curiosity: _UNIT | UnsetType = UNSET
+
+
+class Config(msgspec.Struct, **_S):
+    """The whole configuration. Build it with `load_config()`."""
+
+    runtime: RuntimeConfig = RuntimeConfig()
+    state: StateConfig = StateConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    mood_rotation: MoodRotationConfig = MoodRotationConfig()
+    source: SourceConfig = SourceConfig()
+    llm: LLMConfig | None = None  # None: template content only
+    rules: RuleConfig = RuleConfig()
+    moods: dict[str, MoodProfile] = {}  # the configured moods only (overrides and additions)
+    defaults: DefaultsConfig = DefaultsConfig()
+    guilds: dict[int, GuildEntry] = {}
+
+    def mood_book(self) -> MoodBook:
+        """The built-in moods, overridden and extended by [moods]."""
+        return MoodBook(self.moods)
+
+    def mood_for(self, guild_id: int) -> str:
+        """The mood a guild starts with."""
+        entry = self.guilds.get(guild_id)
+        if entry is not None and isinstance(entry.mood, str):
+            return entry.mood
+        return self.defaults.mood
+
+    def engine_settings_for(self, guild_id: int) -> GuildSettings:
+        """The guild's `engine.GuildSettings`: [defaults] merged with its [guilds.ID] entry."""
+        d = self.defaults
+        channels: tuple[int, ...] = ()
+        timezone, quiet, paused = d.timezone, d.quiet_hours, False
+        entry = self.guilds.get(guild_id)
+        if entry is not None:
+            channels = entry.channels if isinstance(entry.channels, tuple) else ()
+            timezone = entry.timezone if isinstance(entry.timezone, str) else timezone
+            quiet = quiet if isinstance(entry.quiet_hours, UnsetType) else entry.quiet_hours
+            paused = entry.paused if isinstance(entry.paused, bool) else False
+        return GuildSettings(
+            channels=frozenset(channels),
+            timezone=timezone,
+            quiet_hours=quiet if isinstance(quiet, QuietHours) else None,
+            paused=paused,
+        )
