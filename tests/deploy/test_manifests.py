@@ -1,5 +1,6 @@
 """The deployment files, validated offline: Kubernetes core kinds with kubernetes-validate, KubeRay
-kinds against the CRD schemas in ../shared/schemas/kuberay, the Ray cluster launcher config
+kinds against KubeRay's CRD schemas (in the folder $GUILDMIND_KUBERAY_SCHEMAS names; that one test
+is skipped, saying where to get them, when it is unset), the Ray cluster launcher config
 against Ray's own schema, every Prometheus config with promtool, the compose file with
 ``docker compose config`` when the plugin is there (else parsed and checked structurally), and
 every guildmind.toml they ship with guildmind's own configuration loader.
@@ -8,6 +9,7 @@ every guildmind.toml they ship with guildmind's own configuration loader.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -28,7 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBERAY = DEPLOY / "kuberay"
 COMPOSE = DEPLOY / "compose" / "docker-compose.yml"
-CRDS = ROOT.parent / "shared" / "schemas" / "kuberay"
+SCHEMAS_ENV = "GUILDMIND_KUBERAY_SCHEMAS"
+KUBERAY_CRDS = (
+    "https://raw.githubusercontent.com/ray-project/kuberay/"
+    "feeaf72facab4881ba2b179248bb67315634e229/ray-operator/config/crd/bases"
+)
+HOW_TO_GET_THE_CRDS = (
+    f"KubeRay's CRD schemas are not here: download ray.io_rayclusters.yaml and ray.io_rayjobs.yaml "
+    f"from {KUBERAY_CRDS}/ into a folder and set {SCHEMAS_ENV} to it (.ci/run sets it to "
+    "../shared/schemas/kuberay when that folder exists)."
+)
 SECRET_WORDS = re.compile(r"(password|token|secret)", re.I)
 
 
@@ -46,9 +57,23 @@ def by_name() -> dict[str, dict[str, Any]]:
             for _, d in manifests()}  # fmt: skip
 
 
-def crd_schema(kind: str, api_version: str) -> dict[str, Any]:
+def crd_folder() -> Path:
+    """The folder of KubeRay's CRDs, from $GUILDMIND_KUBERAY_SCHEMAS; skips the test without it."""
+    value = os.environ.get(SCHEMAS_ENV, "")
+    if not value:
+        pytest.skip(f"{SCHEMAS_ENV} is not set. {HOW_TO_GET_THE_CRDS}")
+    folder = Path(value)
+    if not folder.is_dir():
+        pytest.skip(f"{SCHEMAS_ENV}={value!r} is not a folder. {HOW_TO_GET_THE_CRDS}")
+    return folder
+
+
+def crd_schema(folder: Path, kind: str, api_version: str) -> dict[str, Any]:
     group, version = api_version.split("/")
-    crd = yaml.safe_load((CRDS / f"{group}_{kind.lower()}s.yaml").read_text())
+    path = folder / f"{group}_{kind.lower()}s.yaml"
+    if not path.is_file():
+        raise AssertionError(f"{path} is missing from {SCHEMAS_ENV}. {HOW_TO_GET_THE_CRDS}")
+    crd = yaml.safe_load(path.read_text())
     for v in crd["spec"]["versions"]:
         if v["name"] == version:
             return v["schema"]["openAPIV3Schema"]
@@ -73,10 +98,11 @@ def test_core_kinds_are_valid_kubernetes() -> None:
 
 
 def test_kuberay_kinds_match_the_crd_schemas() -> None:
+    folder = crd_folder()
     ray_docs = [(f, d) for f, d in manifests() if d["apiVersion"].startswith("ray.io/")]
     assert {d["kind"] for _, d in ray_docs} == {"RayCluster", "RayJob"}
     for name, doc in ray_docs:
-        schema = crd_schema(doc["kind"], doc["apiVersion"])
+        schema = crd_schema(folder, doc["kind"], doc["apiVersion"])
         errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(doc), key=str)
         assert not errors, f"{name}: " + "; ".join(e.message for e in errors)
         # the CRD schemas accept any pod template: check the containers' shape as Kubernetes would
@@ -90,6 +116,25 @@ def test_kuberay_kinds_match_the_crd_schemas() -> None:
             pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
                    "spec": group["template"]["spec"]}  # fmt: skip
             kubernetes_validate.validate(pod, "1.33", strict=True)
+
+
+def test_without_the_crds_only_their_test_skips_and_says_how_to_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SCHEMAS_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception) as unset:
+        crd_folder()
+    reason = str(unset.value)
+    assert f"{SCHEMAS_ENV} is not set" in reason
+    assert "ray.io_rayclusters.yaml and ray.io_rayjobs.yaml" in reason
+    assert "raw.githubusercontent.com/ray-project/kuberay/" in reason and "crd/bases" in reason
+    monkeypatch.setenv(SCHEMAS_ENV, str(tmp_path / "absent"))
+    with pytest.raises(pytest.skip.Exception, match="is not a folder"):
+        crd_folder()
+    monkeypatch.setenv(SCHEMAS_ENV, str(tmp_path))  # a folder, but without the files: a failure
+    assert crd_folder() == tmp_path
+    with pytest.raises(AssertionError, match=r"ray\.io_rayclusters\.yaml is missing"):
+        crd_schema(tmp_path, "RayCluster", "ray.io/v1")
 
 
 def test_the_raycluster_and_rayjob_fit_together() -> None:
