@@ -10,7 +10,7 @@ import sys
 def _scenario(args: argparse.Namespace) -> int:
     from . import scenario
 
-    print("guildmind: the engine alone, over a built-in three-hour story (virtual time)\n")
+    print("guildmind: the hosts' guild loop over a built-in three-hour story (virtual time)\n")
     for g in scenario.GUILDS:
         print(f"  {g.name:<15} mood {g.mood}")
     print()
@@ -30,7 +30,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
     cfg = simulate.SimConfig(
         guilds=args.guilds, hours=args.hours, seed=args.seed, policy=args.policy, rate=args.rate,
-        quiet_fraction=args.quiet_fraction, rotate_moods=args.rotate_moods,
+        quiet_fraction=args.quiet_fraction, rotate_moods=args.rotate_moods, round_s=args.round_s,
     )  # fmt: skip
     return simulate.run(cfg, args.out)
 
@@ -56,11 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
     demo_arguments(p)
     p.set_defaults(func=_demo)
-    p = sub.add_parser("scenario", help="the engine alone over a built-in story, every decision")
+    p = sub.add_parser("scenario", help="the guild loop over a built-in story, every decision")
     p.add_argument("--hours", type=float, default=3.0)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_scenario)
-    p = sub.add_parser("simulate", help="virtual time: the engine vs v1 over synthetic guilds")
+    p = sub.add_parser("simulate", help="virtual time: the guild loop vs v1 over synthetic guilds")
     p.add_argument("--guilds", type=int, default=1000)
     p.add_argument("--hours", type=float, default=24.0)
     p.add_argument("--seed", type=int, default=0)
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=60.0, help="events per guild per hour")
     p.add_argument("--quiet-fraction", type=float, default=0.5, help="guilds with quiet hours")
     p.add_argument("--rotate-moods", action="store_true", help="a new mood every hour")
+    p.add_argument("--round-s", type=float, default=2.0, help="virtual seconds a round takes")
     p.set_defaults(func=_simulate)
     p = sub.add_parser("run", help="the runtime on Ray until Ctrl-C (synthetic, emulator, discord)")
     from .run import add_arguments

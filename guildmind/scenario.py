@@ -1,20 +1,24 @@
-"""A short built-in story told through the engine alone: the seed's scenarios, in virtual time.
+"""A short built-in story told through the guild loop: the seed's scenarios, in virtual time.
 
-Four guilds of different moods live through about three hours: a busy conversation, a member
-starting a game, a dead chat with someone online, and a busy chat the shy bot only joins out of
-FOMO. Every decision the engine takes is printed with its reason. No Ray, no network, no LLM.
+Four guilds of different moods live through about three hours: a busy conversation (where
+someone also calls on the bot), a member starting a game, a dead chat with someone online, and a
+busy chat the shy bot only joins out of FOMO. The story's events go through the same guild loop
+the hosts run (`actors.loop.GuildLoop`: its timers, its rounds), each round taking
+`ROUND_S` virtual seconds; every time the bot speaks is printed with its reason. No Ray, no
+network, no LLM.
 """
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from actors.loop.guild_loop import GuildLoop, Round
 from engine import AutonomousEngine, Decision, MessageEvent, PresenceEvent
 
 T0 = 1_767_268_800.0  # 2026-01-01 12:00 UTC
+ROUND_S = 2.0  # virtual seconds a round takes (the words being written)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ def _talk(guild: int, start: float, minutes: float, per_minute: float, rng: rand
 def script(rng: random.Random) -> Iterator[MessageEvent | PresenceEvent]:
     """The story's events, in any order (the runner sorts them)."""
     yield from _talk(1, T0 + 600, 20, 3.5, rng)  # a concert chat at ~3 messages a minute
+    yield MessageEvent(1, 10, 104, T0 + 1500, mentions_bot=True)  # "Miku, sing with us!"
     yield PresenceEvent(2, 201, T0 + 300, online=True)
     yield from _talk(2, T0 + 400, 4, 2.0, rng)
     yield PresenceEvent(2, 202, T0 + 45 * 60, activity="Project DIVA Mega Mix")
@@ -55,42 +60,51 @@ def script(rng: random.Random) -> Iterator[MessageEvent | PresenceEvent]:
 def run(
     *, hours: float = 3.0, seed: int = 7, emit: Callable[[Decision, str], None] | None = None
 ) -> list[Decision]:
-    """Play the story; return (and pass to `emit`) every decision that made the bot speak."""
+    """Play the story; return (and pass to `emit`) every decision that made the bot speak.
+
+    A reply to someone who addressed the bot is a decision with trigger "addressed".
+    """
     rng = random.Random(seed)
-    engine = AutonomousEngine(rng=random.Random(seed + 1), started_at=T0)
+    loop = GuildLoop(AutonomousEngine(rng=random.Random(seed + 1), started_at=T0))
     names = {g.id: g.name for g in GUILDS}
     for g in GUILDS:
-        engine.update_mood(g.id, g.mood, at=T0)
-    queue: list[tuple[float, int, object]] = []
-    for n, ev in enumerate(script(rng)):
-        heapq.heappush(queue, (ev.at, n, ev))
-    wakes: dict[int, float] = {}
-
-    def schedule(gid: int, at: float) -> None:
-        when = engine.next_wake(gid, at=at)
-        if when is not None and wakes.get(gid) != when:
-            wakes[gid] = when
-            heapq.heappush(queue, (when, -gid, gid))  # a guild's timer
-
-    for g in GUILDS:
-        schedule(g.id, T0)
+        loop.engine.update_mood(g.id, g.mood, at=T0)
+        loop.loaded(g.id, T0)
+    events = sorted(script(rng), key=lambda ev: ev.at)
+    ends: list[tuple[float, Round]] = []  # rounds under way: (when they end, round)
     spoken: list[Decision] = []
     end = T0 + hours * 3600
-    while queue and queue[0][0] <= end:
-        at, _, item = heapq.heappop(queue)
-        if isinstance(item, int):  # a timer: only the guild's latest one counts
-            if wakes.get(item) != at:
-                continue
-            gid, decision = item, engine.decide(item, at=at)
-        else:
-            gid = item.guild_id
-            decision = engine.decide(gid, at=at, triggered_by_message=engine.apply(item))
-        if decision.action:
-            engine.record_action(gid, decision.action, at=at)
-            spoken.append(decision)
-            if emit:
-                emit(decision, names[gid])
-        schedule(gid, at)
+
+    def begin(rounds: list[Round]) -> None:
+        ends.extend((rnd.at + ROUND_S, rnd) for rnd in rounds)
+        ends.sort(key=lambda e: e[0])
+
+    def finish(at: float, rnd: Round) -> None:
+        action = rnd.decision.action if rnd.decision is not None else "reply"
+        begin(loop.finish(rnd, action, at))
+        decision = loop.last_decision[rnd.guild_id]
+        spoken.append(decision)
+        if emit:
+            emit(decision, names[rnd.guild_id])
+
+    def until(t: float) -> None:  # timers and round ends before `t`, in time order
+        while True:
+            timer = loop.next_timer()
+            timer = end if timer is None else timer
+            done = ends[0][0] if ends else end
+            if min(timer, done) >= t:
+                return
+            if done <= timer:
+                finish(*ends.pop(0))
+            else:
+                begin(loop.due(timer))
+
+    for ev in events:
+        if ev.at > end:
+            break
+        until(ev.at)
+        begin(loop.apply([ev]))
+    until(end)
     return spoken
 
 

@@ -14,7 +14,7 @@ import math
 from collections import Counter, deque
 from typing import TYPE_CHECKING, NamedTuple
 
-from engine import ACTIONS, MemberJoinEvent, MessageEvent, MoodBook
+from engine import ACTIONS, MemberJoinEvent, MessageEvent, RuleConfig
 
 if TYPE_CHECKING:
     import random
@@ -62,28 +62,8 @@ class World:
         self.events = self.messages = self.conversations = 0
         self.conversations_of = [0] * n
         self.messages_by_hour = [0] * 24
-        # moods per guild per hour since start: the hint, rotated hourly when asked
-        hours = math.ceil(cfg.hours)
-        book = MoodBook()
-        self.moods: list[list[str]] = []
-        for g in guilds:
-            seq = [g.mood_hint]
-            for _ in range(hours - 1):
-                seq.append(book.next_mood(seq[-1], rng) if cfg.rotate_moods else seq[-1])
-            self.moods.append(seq)
-
-    def mood_at(self, i: int, at: float) -> str:
-        seq = self.moods[i]
-        return seq[min(len(seq) - 1, max(0, int((at - self.started_at) // 3600)))]
-
-    def mood_guild_days(self) -> dict[str, float]:
-        """Guild-days spent in each mood by the main run."""
-        days: dict[str, float] = {}
-        for seq in self.moods:
-            for k, mood in enumerate(seq):
-                span = min(3600.0, self.cfg.hours * 3600 - k * 3600) / 86400
-                days[mood] = days.get(mood, 0.0) + span
-        return days
+        self.mentions_of = [0] * n  # human messages addressing the bot, after the start-up
+        self._answerable_from = self.started_at + RuleConfig().startup_s
 
     def see(self, ev: object) -> int:
         """Update the ground truth with one event; return the guild's index."""
@@ -96,6 +76,8 @@ class World:
             t = ev.at  # type: ignore[attr-defined]
             self.last_human[i] = t
             self.online[i].add(ev.author_id)  # type: ignore[attr-defined]
+            if ev.mentions_bot and t >= self._answerable_from:  # type: ignore[attr-defined]
+                self.mentions_of[i] += 1
             if ev.channel_id == self.auto[i]:  # type: ignore[attr-defined]
                 self.messages += 1
                 if t - self.last_auto[i] >= self.cfg.conversation_gap_s:
@@ -164,6 +146,8 @@ class Tally:
         self.delays: list[float] = []
         self._last = [-math.inf] * guilds
         self._joined = [-math.inf] * guilds  # start of the last conversation the bot acted in
+        self.replies = 0  # reply rounds (the bot addressed), apart from its own actions
+        self.mentions_answered = 0  # the addressing messages those replies answered
 
     def record(self, guild: int, at: float, action: str, mood: str, obs: Observation) -> None:
         """Count one action taken at `at` in guild index `guild` while in `mood`."""
@@ -190,6 +174,11 @@ class Tally:
             self._joined[guild] = start
             self.delays.append(at - start)
 
+    def replied(self, addressed: tuple[MessageEvent, ...], at: float) -> None:
+        """Count one reply round at `at`, answering `addressed` (one message or several held)."""
+        self.replies += 1
+        self.mentions_answered += len(addressed)
+
 
 def _num(x: float) -> float | None:
     """A JSON-safe number: None for infinity (no such event), rounded otherwise."""
@@ -204,7 +193,12 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
 
 
 def figures(
-    tally: Tally, *, guild_days: float, mood_guild_days: dict[str, float], conversations: int
+    tally: Tally,
+    *,
+    guild_days: float,
+    mood_guild_days: dict[str, float],
+    conversations: int,
+    mentions: int,
 ) -> dict[str, object]:
     """One run's figures; rates are per guild per day of simulated time."""
     delays = sorted(tally.delays)
@@ -232,6 +226,9 @@ def figures(
         "shortest_gap_s": _num(tally.min_gap_s_seen),
         "conversations": conversations,
         "conversations_joined": len(delays),
+        "mentions": mentions,
+        "mentions_answered": tally.mentions_answered,
+        "replies": tally.replies,
         "join_delay_s": {
             "median": _percentile(delays, 0.5),
             "p90": _percentile(delays, 0.9),
@@ -309,6 +306,16 @@ def check_claims(runs: dict[str, dict], policy: str, other: str | None) -> list[
             f"quiet hours fell inside them" + beside("{in_quiet_hours} of {quiet_guild_actions}"),
         ),
     ]
+    if main["mentions"]:  # a policy that answers nobody (v1) has no reply rounds to count
+        claims.append(
+            _claim(
+                policy,
+                "every message addressing the bot is answered",
+                main["mentions_answered"] == main["mentions"],
+                f"{main['mentions_answered']} of {main['mentions']} messages that addressed the "
+                f"bot answered, in {main['replies']} replies",
+            )
+        )
     if other is not None:
         o = runs[other]
         claims.append(

@@ -1,13 +1,15 @@
-"""`guildmind simulate`: the engine over synthetic traffic in virtual time, with ground truth.
+"""`guildmind simulate`: the guild loop over synthetic traffic in virtual time, with ground truth.
 
-One pass over `actors.sources.traffic.SyntheticTraffic` drives several *runs* side by side, each
-with its own engine (or the v1 baseline) and its own per-guild wake timers: the main run (each
-guild in its traffic's mood hint, optionally rotating hourly) and two counterfactual runs on the
-same events with every guild bubbly, then every guild shy.
-The planner is the no-LLM one: the engine's chosen
-action is what the bot does (what `actions.RulePlanner` picks for the built-in actions), taken
-straight from `engine.check()` for speed. Replies to mentions are not simulated: this is the bot
-acting on its own.
+One pass over `actors.sources.traffic.SyntheticTraffic` drives several *runs* side by side. A v2
+run is the runtime's own guild loop (`actors.loop.GuildLoop`, the code every guild host runs):
+its engine, timers, mood rotation and rounds, driven here in virtual time instead of on the wall
+clock. Each round takes `round_s` virtual seconds (what generating the words takes); messages
+that address the bot meanwhile are held and answered after it, as on a host. The planner is the
+no-LLM one: the engine's chosen action is what the bot does (what `actions.RulePlanner` picks for
+the built-in actions) and a reply round replies. The main run keeps each guild in its traffic's
+mood hint (or rotates moods, as hosts do, with `rotate_moods`); two counterfactual runs replay
+the same events with every guild bubbly, then every guild shy. The v1 runs are the old timer
+policy (`engine.V1Policy`) for comparison.
 
 `World` keeps the ground truth the claims are checked against, from the events alone:
 
@@ -18,6 +20,9 @@ acting on its own.
 - *busy*: at least `busy_messages` human messages in the autonomous channel in the last 5 minutes;
   an *interruption* is an action other than joining the conversation (`ON_TOPIC`) while busy;
 - *quiet hours*: 23:00–07:00 in the guild's own UTC offset, for a `quiet_fraction` of the guilds.
+
+Actions are counted at the moment the loop decided them (the round's start); replies to mentions
+are counted apart from the bot's own actions.
 """
 
 from __future__ import annotations
@@ -31,21 +36,16 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors.sources.traffic import SyntheticTraffic
-from engine import (
-    AutonomousEngine,
-    GuildSettings,
-    MessageEvent,
-    QuietHours,
-    RuleConfig,
-    V1Policy,
-)
+from actors.loop.guild_loop import GuildLoop, Round
+from actors.sources.traffic import Mix, SyntheticTraffic
+from engine import AutonomousEngine, GuildSettings, QuietHours, RuleConfig, V1Policy
 
 from .sim_report import Tally, World, check_claims, figures
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 POLICIES = ("both", "v2", "v1")
 QUIET = QuietHours("23:00", "07:00")
+MOOD_SAMPLE_S = 300.0  # how often the main run's moods are sampled for time spent per mood
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class SimConfig:
     rate: float = 60.0  # events per guild per hour, on average over a day (skewed across guilds)
     quiet_fraction: float = 0.5
     rotate_moods: bool = False
+    round_s: float = 2.0  # virtual seconds an action round takes (the LLM writing)
+    mention: float = 0.01  # the fraction of messages that address the bot
     busy_messages: int = 10
     empty_after_s: float = 1800.0
     conversation_gap_s: float = 600.0
@@ -71,6 +73,8 @@ class SimConfig:
             raise ValueError("guilds, hours and rate must be positive")
         if not 0 <= self.quiet_fraction <= 1:
             raise ValueError(f"quiet_fraction must be in [0, 1], got {self.quiet_fraction!r}")
+        if not 0 <= self.round_s < RuleConfig().min_interval_s:
+            raise ValueError(f"round_s must be in [0, 30) seconds, got {self.round_s!r}")
 
 
 def zone_for(offset_h: int) -> str:
@@ -79,7 +83,7 @@ def zone_for(offset_h: int) -> str:
 
 
 class _Run:
-    """One policy over the shared events: its own decisions, timers and tally."""
+    """One policy over the shared events: its own decisions and tally."""
 
     def __init__(self, name: str, world: World, mood: str | None, guilds: int) -> None:
         rules = RuleConfig()
@@ -90,24 +94,33 @@ class _Run:
             startup_s=rules.startup_s,
             min_gap_s=rules.min_interval_s,
         )
-        self.heap: list[tuple[float, int]] = []
+        self.mood_seconds: Counter[str] = Counter()
 
-    def mood_at(self, i: int, at: float) -> str:
-        return self.mood or self.world.mood_at(i, at)
+    def act(self, i: int, at: float, action: str, mood: str) -> None:
+        self.tally.record(i, at, action, mood, self.world.observe(i, at))
 
-    def act(self, i: int, at: float, action: str) -> None:
-        self.tally.record(i, at, action, self.mood_at(i, at), self.world.observe(i, at))
+    def due(self) -> float:
+        """When this run next has something to do without a new event (inf: nothing)."""
+        return math.inf
+
+    def drain(self) -> None:
+        """Let the rounds under way finish (at the end of the simulated time)."""
 
 
-class V2Run(_Run):
-    """The engine: checks on counted messages, decides when a guild's wake timer fires."""
+class LoopRun(_Run):
+    """The runtime's guild loop (v2): the same code a guild host runs, in virtual time."""
 
     def __init__(self, name, world, cfg, mood, guilds, traffic: SyntheticTraffic) -> None:
         super().__init__(name, world, mood, guilds)
-        self.engine = engine = AutonomousEngine(rng=random.Random(f"{cfg.seed}:v2"), started_at=T0)
-        self.ids = [g.guild_id for g in traffic.guilds[:guilds]]
-        self.wakes: dict[int, float] = {}
+        self.round_s = cfg.round_s
+        engine = AutonomousEngine(rng=random.Random(f"{cfg.seed}:v2"), started_at=T0)
+        rotate = cfg.rotate_moods and mood is None
+        self.loop = GuildLoop(
+            engine, rotation_s=3600.0 if rotate else 0.0, rng=random.Random(f"{cfg.seed}:moods")
+        )
+        self.index: dict[int, int] = {}
         for i, g in enumerate(traffic.guilds[:guilds]):
+            self.index[g.guild_id] = i
             quiet = QUIET if world.quiet[i] else None
             engine.configure(
                 g.guild_id,
@@ -117,57 +130,57 @@ class V2Run(_Run):
                     quiet_hours=quiet,
                 ),
             )
-            engine.update_mood(g.guild_id, self.mood_at(i, T0), at=T0)
-            self.schedule(i, T0)
+            engine.update_mood(g.guild_id, mood or g.mood_hint, at=T0)
+            self.loop.loaded(g.guild_id, T0)
+        self.rounds: list[tuple[float, int, Round]] = []  # (ends at, seq, round)
+        self._seq = 0
 
-    def schedule(self, i: int, at: float) -> None:
-        when = self.engine.next_wake(self.ids[i], at=at)
-        if when is None:
-            self.wakes.pop(i, None)
-        elif self.wakes.get(i) != when:
-            self.wakes[i] = when
-            heapq.heappush(self.heap, (when, i))
-            if len(self.heap) > 4 * len(self.ids) + 64:  # drop stale timers now and then
-                self.heap = [(w, j) for j, w in self.wakes.items()]
-                heapq.heapify(self.heap)
+    def due(self) -> float:
+        timer = self.loop.next_timer()
+        end = self.rounds[0][0] if self.rounds else math.inf
+        return min(end, math.inf if timer is None else timer)
 
-    def timers_until(self, t: float) -> None:
-        heap, wakes, engine, ids = self.heap, self.wakes, self.engine, self.ids
-        while heap and heap[0][0] < t:
-            when, i = heapq.heappop(heap)
-            if wakes.get(i) != when:
-                continue  # superseded by a later schedule
-            del wakes[i]
-            d = engine.check(ids[i], at=when)
-            if d is not None:
-                engine.record_action(ids[i], d.action, at=when)
-                self.act(i, when, d.action)
-            self.schedule(i, when)
-            heap = self.heap
+    def run_until(self, t: float) -> None:
+        """Fire the timers and end the rounds due before `t`, in time order."""
+        loop, rounds = self.loop, self.rounds
+        while True:
+            timer = loop.next_timer()
+            timer = math.inf if timer is None else timer
+            end = rounds[0][0] if rounds else math.inf
+            if min(timer, end) >= t:
+                return
+            if end <= timer:
+                at, _, rnd = heapq.heappop(rounds)
+                self._finish(rnd, at)
+            else:
+                self._start(loop.due(timer))
 
     def on_event(self, ev: object, i: int) -> None:
-        """Like the guild host (`actors.loop.host_core`): check on a counted message, and ask for a
-        new wake time after presence changes, joins and actions, or when the guild has none."""
-        engine, gid, at = self.engine, self.ids[i], ev.at  # type: ignore[attr-defined]
-        if type(ev) is not MessageEvent:
-            engine.apply(ev)  # type: ignore[arg-type]
-            self.schedule(i, at)  # presence and joins may open a time-based rule
-        elif engine.apply(ev):  # type: ignore[arg-type]
-            d = engine.check(gid, at=at, triggered_by_message=True)
-            if d is not None:
-                engine.record_action(gid, d.action, at=at)
-                self.act(i, at, d.action)
-                self.schedule(i, at)
-            elif i not in self.wakes:
-                self.schedule(i, at)
+        self._start(self.loop.apply((ev,)))  # type: ignore[arg-type]
 
-    def rotate(self, at: float) -> None:
-        """The hourly mood change of the main run."""
-        if self.mood is not None:
-            return
-        for i, gid in enumerate(self.ids):
-            self.engine.update_mood(gid, self.world.mood_at(i, at), at=at)
-            self.schedule(i, at)
+    def drain(self) -> None:
+        while self.rounds:
+            at, _, rnd = heapq.heappop(self.rounds)
+            self._finish(rnd, at)
+
+    def _start(self, rounds: list[Round]) -> None:
+        for rnd in rounds:
+            # counted now, while the world's ground truth is at the decision's moment
+            if rnd.decision is not None:
+                self.act(self.index[rnd.guild_id], rnd.at, rnd.decision.action, rnd.decision.mood)  # type: ignore[arg-type]
+            else:
+                self.tally.replied(rnd.addressed, rnd.at)
+            self._seq += 1
+            heapq.heappush(self.rounds, (rnd.at + self.round_s, self._seq, rnd))
+
+    def _finish(self, rnd: Round, at: float) -> None:
+        action = "reply" if rnd.decision is None else rnd.decision.action
+        self._start(self.loop.finish(rnd, action, at))
+
+    def sample_moods(self, span_s: float) -> None:
+        engine = self.loop.engine
+        for gid in self.index:
+            self.mood_seconds[engine.state(gid).mood] += span_s  # type: ignore[union-attr]
 
 
 class V1Run(_Run):
@@ -178,76 +191,85 @@ class V1Run(_Run):
         # seeded by policy only: v1 ignores moods, so its bubbly and shy runs are identical
         self.policy = V1Policy(random.Random(f"{cfg.seed}:v1"))
         self.ids = [g.guild_id for g in traffic.guilds[:guilds]]
+        self.hints = [g.mood_hint for g in traffic.guilds[:guilds]]
         stagger = random.Random(f"{cfg.seed}:v1-stagger")
         self.heap = [
             (T0 + stagger.uniform(0, self.policy.interval_s), i) for i in range(len(self.ids))
         ]
         heapq.heapify(self.heap)
 
-    def timers_until(self, t: float) -> None:
+    def due(self) -> float:
+        return self.heap[0][0]
+
+    def run_until(self, t: float) -> None:
         heap, policy = self.heap, self.policy
         while heap[0][0] < t:
             when, i = heap[0]
             d = policy.decide(self.ids[i], at=when)
             if d.action is not None:
-                self.act(i, when, d.action)
+                self.act(i, when, d.action, self.mood or self.hints[i])
             heapq.heapreplace(heap, (policy.next_wake(when), i))
 
     def on_event(self, ev: object, i: int) -> None:
         """v1 looks at nothing."""
 
-    def rotate(self, at: float) -> None:
-        """v1 has no moods to change."""
+    def sample_moods(self, span_s: float) -> None:
+        for hint in self.hints:
+            self.mood_seconds[self.mood or hint] += span_s
 
 
 def simulate(cfg: SimConfig) -> dict[str, object]:
     """Run the simulation; return the report (plain data, deterministic for a seed)."""
-    traffic = SyntheticTraffic(cfg.guilds, cfg.guilds * cfg.rate / 3600.0, seed=cfg.seed, start=T0)
+    traffic = SyntheticTraffic(
+        cfg.guilds, cfg.guilds * cfg.rate / 3600.0, seed=cfg.seed, start=T0,
+        mix=Mix(mention=cfg.mention),
+    )  # fmt: skip
     world = World(traffic, cfg, random.Random(f"{cfg.seed}:world"))
     policies = ("v2", "v1") if cfg.policy == "both" else (cfg.policy,)
     runs: dict[str, _Run] = {}
     for policy in policies:
-        kind = V2Run if policy == "v2" else V1Run
+        kind = LoopRun if policy == "v2" else V1Run
         for mood in (None, "bubbly", "shy"):
             name = policy if mood is None else f"{policy}:{mood}"
             n = cfg.guilds if mood is None else min(cfg.guilds, cfg.counterfactual_guilds)
             runs[name] = kind(name, world, cfg, mood, n, traffic)
-    listening = [(r, r.guilds) for r in runs.values() if isinstance(r, V2Run)]
+    listening = [(r, r.guilds) for r in runs.values() if isinstance(r, LoopRun)]
     all_runs = list(runs.values())
     end = T0 + cfg.hours * 3600
-    next_hour = T0 + 3600 if cfg.rotate_moods else math.inf
+    mains = [runs[p] for p in policies]  # the runs whose guilds keep (or rotate) their own moods
+    next_sample = T0
     see = world.see
     for ev in traffic.events_until(end):
         t = ev.at
-        while t >= next_hour:
-            for r in all_runs:
-                r.timers_until(next_hour)
-                r.rotate(next_hour)
-            next_hour += 3600
+        while next_sample <= t:
+            for r in mains:
+                r.sample_moods(MOOD_SAMPLE_S)
+            next_sample += MOOD_SAMPLE_S
         for r in all_runs:
-            heap = r.heap
-            if heap and heap[0][0] < t:  # most events find no timer due: skip the call
-                r.timers_until(t)
+            if r.due() < t:  # most events find nothing due: skip the call
+                r.run_until(t)
         i = see(ev)
         for r, n in listening:
             if i < n:
                 r.on_event(ev, i)
-    while next_hour < end:
-        for r in all_runs:
-            r.timers_until(next_hour)
-            r.rotate(next_hour)
-        next_hour += 3600
+    while next_sample < end:
+        for r in mains:
+            r.sample_moods(MOOD_SAMPLE_S)
+        next_sample += MOOD_SAMPLE_S
     for r in all_runs:
-        r.timers_until(end)
+        r.run_until(end)
+        r.drain()  # rounds under way at the end still finish (their replies count)
 
     days = cfg.hours / 24
-    main_days = world.mood_guild_days()
     figs = {
         name: figures(
             r.tally,
             guild_days=r.guilds * days,
-            mood_guild_days={r.mood: r.guilds * days} if r.mood else main_days,
+            mood_guild_days={r.mood: r.guilds * days}
+            if r.mood
+            else {m: sec / 86400 for m, sec in sorted(r.mood_seconds.items())},
             conversations=sum(world.conversations_of[: r.guilds]),
+            mentions=sum(world.mentions_of[: r.guilds]),
         )
         for name, r in runs.items()
     }

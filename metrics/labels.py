@@ -35,10 +35,10 @@ TRIGGERS: tuple[str, ...] = ("message", "timer", "addressed")
 """What asked for a decision or round (``trigger`` label): a new message, the guild's own timer,
 or someone addressing the bot."""
 
-ROUND_OUTCOMES: tuple[str, ...] = ("sent", "silent", "failed", "error", "busy")
+ROUND_OUTCOMES: tuple[str, ...] = ("sent", "silent", "failed", "error")
 """How an action round ended (``outcome`` label): a message went out; nothing was activated or
-chosen; the chosen action's execute() or the send failed; an exception; skipped because the
-guild already had a round running."""
+chosen; the chosen action's execute() or the send failed; an exception. (What arrives for a guild
+while its round runs waits for that round's end: no round is ever skipped.)"""
 
 ACTIVATION_RESULTS: tuple[str, ...] = ("activated", "inactive", "timeout", "error")
 """The outcome of one action's ``go_activate()`` (``actions.modifier.OUTCOMES``)."""

@@ -23,8 +23,8 @@ CHANGEABLE = ("channels", "timezone", "quiet_hours", "paused")
 
 def ensure(core: HostCore, guild_id: int, at: float) -> None:
     """Adopt a guild this host has not seen yet (its configured settings and mood)."""
-    if guild_id not in core.engine:
-        core.adopt(core.engine, guild_id, at)
+    if guild_id not in core.engine and core.loop.adopt is not None:
+        core.loop.adopt(core.engine, guild_id, at)
         core.write_behind.mark_dirty(guild_id)
 
 
@@ -57,7 +57,7 @@ async def _persist(core: HostCore, guild_id: int) -> None:
     await asyncio.to_thread(
         core.write_behind.save_now, core.store, guild_id, core.engine.snapshot(guild_id)
     )
-    core._schedule(guild_id, core.clock.now())  # new settings may move the next wake
+    core.loop.schedule(guild_id, core.clock.now())  # new settings may move the next wake
 
 
 async def set_default_channel(core: HostCore, guild_id: int, channel_id: int) -> list[int]:

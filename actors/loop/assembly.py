@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from pathlib import Path
 
 from actions import (
@@ -15,7 +16,9 @@ from actions import (
     PostSource,
 )
 from actors.clock import Clock
+from actors.loop.guild_loop import GuildLoop
 from actors.loop.host_core import HostCore, Send
+from actors.loop.rounds import RoundRunner
 from actors.stores.base import StateStore
 from config import Config
 from engine import AutonomousEngine
@@ -64,6 +67,21 @@ def adopter(config: Config):
     return adopt
 
 
+def _rng(seed: int | None, part: str) -> random.Random:
+    return random.Random(None if seed is None else f"{seed}:{part}")
+
+
+def build_loop(config: Config, *, started_at: float, seed: int | None = None) -> GuildLoop:
+    """The guild loop with its engine, as the configuration says (rules, moods, rotation)."""
+    return GuildLoop(
+        make_engine(config, started_at=started_at, seed=seed),
+        adopt=adopter(config),
+        rotation_s=config.mood_rotation.interval_s,
+        include_asleep=config.mood_rotation.include_asleep,
+        rng=_rng(seed, "moods"),
+    )
+
+
 def build_host_core(
     name: str,
     config: Config,
@@ -79,21 +97,18 @@ def build_host_core(
     """A `HostCore` wired as the configuration says (LLM or templates, plugins, rotation)."""
     registry = registry or action_registry(config.runtime.plugin_dirs)
     llm = OpenAICompatibleClient(config.llm) if config.llm is not None else None
-    return HostCore(
-        name,
-        engine=make_engine(config, started_at=started_at, seed=seed),
-        store=store,
-        clock=clock,
+    loop = build_loop(config, started_at=started_at, seed=seed)
+    loop.observer, loop.timer = metrics, time.perf_counter
+    runner = RoundRunner(
         modifier=ActionModifier(registry, timeout_s=2.0),
         writer=ContentWriter(llm),
-        send=send,
         metrics=metrics,
-        adopt=adopter(config),
         posts=PostSource(),
+        rng=_rng(seed, "actions"),
         bot_name=config.runtime.bot_name,
         persona=config.runtime.persona,
-        rotation_s=config.mood_rotation.interval_s,
-        include_asleep=config.mood_rotation.include_asleep,
-        write_behind_s=config.state.write_behind_s,
-        seed=seed,
     )
+    return HostCore(
+        name, loop=loop, runner=runner, store=store, clock=clock, send=send, metrics=metrics,
+        write_behind_s=config.state.write_behind_s,
+    )  # fmt: skip

@@ -194,7 +194,7 @@ class GuildHost:
         self._ensure_loops()
         joining = Ownership(self.owns.partitions, frozenset(partitions))
         self.owns = Ownership(self.owns.partitions, self.owns.mine | joining.mine)
-        return await asyncio.to_thread(self.core.load, joining)
+        return self.core.restore(await asyncio.to_thread(self.core.read, joining))
 
     async def guild_ids(self) -> list[int]:
         """The guilds this host holds now."""
