@@ -68,10 +68,7 @@ quiet_hours = false   # the demo runs whatever the hour
 async def run(
     *, speed: float, guilds: int, duration: float | None, seed: int, live: bool | None
 ) -> int:
-    import ray
-
-    from actors.remote.host import NAMESPACE
-    from actors.remote.runtime import Runtime
+    from actors.remote.runtime import Runtime, init_ray, shutdown_ray
     from guildmind.emulator import Emulator, GuildSpec
     from guildmind.emulator.wiring import EMULATOR_TOKEN, pointed_at, wait_connected
 
@@ -85,13 +82,7 @@ async def run(
     print(f"guildmind demo: {guilds} emulated guilds, runtime clock at {speed:g}×, starting Ray …")
     await emu.start()
     cfg = pointed_at(demo_config(moods, speed=speed, hosts=2), emu)
-    owns_ray = not ray.is_initialized()
-    if owns_ray:  # quiet workers: the console is the demo's
-        ray.init(
-            address="local", namespace=NAMESPACE, include_dashboard=False,
-            object_store_memory=128 * 1024**2,
-            log_to_driver=False, configure_logging=False,
-        )  # fmt: skip
+    owns_ray = init_ray(quiet=True)  # quiet workers: the console is the demo's
     runtime = Runtime(cfg)
     emu.use_clock(runtime.clock.now, runtime.clock.speed)
     stop = asyncio.Event()
@@ -120,7 +111,7 @@ async def run(
         await asyncio.to_thread(runtime.stop)
         await emu.stop()
         if owns_ray:
-            ray.shutdown()
+            shutdown_ray()
         print(f"guildmind demo: stopped in {time.monotonic() - t0:.1f} s")
     return failed
 

@@ -39,9 +39,7 @@ def configure(args) -> Config:
 async def serve(
     cfg: Config, *, duration: float | None, report_s: float = 5.0, guilds: int | None = None
 ) -> int:
-    import ray
-
-    from actors.remote.runtime import Runtime, init_ray, shipped_code
+    from actors.remote.runtime import Runtime, init_ray, shipped_code, shutdown_ray
 
     emu = None
     if cfg.source.kind == "emulator":  # a loopback Discord in this process, on the runtime clock
@@ -101,7 +99,7 @@ async def serve(
         if emu is not None:
             await emu.stop()
         if owns_ray:
-            ray.shutdown()
+            shutdown_ray()
         print("guildmind: stopped")
     return failed
 

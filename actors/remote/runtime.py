@@ -39,22 +39,29 @@ PLACEMENT_WAIT_S = 20.0  # how long a host is started again while Ray puts it on
 NODE_PASSES = 3  # looks at a node that joined before it is left idle if no host lands there
 
 
-def init_ray(address: str = "", runtime_env: dict | None = None) -> bool:
+def init_ray(address: str = "", runtime_env: dict | None = None, *, quiet: bool = False) -> bool:
     """Join `address`, or start a light local Ray; False when Ray was already up (left as is).
 
-    `runtime_env` (see `shipped_code`) is the job's: every actor the runtime creates gets it."""
+    `runtime_env` (see `shipped_code`) is the job's: every actor the runtime creates gets it.
+    `quiet`: the workers' logs stay out of this process's console (the demo's view owns it)."""
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    logs = {"log_to_driver": not quiet} | ({"configure_logging": False} if quiet else {})
     if address:
-        ray.init(address=address, namespace=NAMESPACE, log_to_driver=True, runtime_env=runtime_env)
+        ray.init(address=address, namespace=NAMESPACE, runtime_env=runtime_env, **logs)
     else:
         ray.init(
             address="local",  # a Ray of our own, not whatever else runs on this machine
             namespace=NAMESPACE, include_dashboard=False, object_store_memory=128 * 1024**2,
-            log_to_driver=True, runtime_env=runtime_env,
+            runtime_env=runtime_env, **logs,
         )  # fmt: skip
     return True
+
+
+def shutdown_ray() -> None:
+    """Stop this process's Ray (what `init_ray` started)."""
+    ray.shutdown()
 
 
 PACKAGES = ("config", "engine", "actions", "actors", "metrics")  # what a worker imports
