@@ -115,6 +115,57 @@ async def test_a_mention_gets_a_reply_to_that_message() -> None:
     assert (message.action, message.reply_to) == ("reply", 4242)
 
 
+class HeldLLM:
+    """An LLM that writes only when released: a round stays "generating" as long as a test needs."""
+
+    def __init__(self) -> None:
+        self.writing, self.release = asyncio.Event(), asyncio.Event()
+        self.calls = 0
+
+    async def complete(self, prompt: str, *, system: str | None = None, purpose: str = "content"):
+        self.calls += 1
+        self.writing.set()
+        await self.release.wait()
+        return f"answer {self.calls}"
+
+
+def mention(author: int, message_id: int, at: float) -> tuple[MessageEvent, Line]:
+    ev = MessageEvent(G, 77, author, at, False, True)
+    return ev, Line(G, 77, message_id, author, f"user{author}", "@Miku hey", at, True)
+
+
+async def test_a_mention_while_a_round_is_generating_is_answered_after_it() -> None:
+    """Issue: the second person's mention was dropped as "busy" and one message went out."""
+    h = Harness(toml=TOML)
+    llm = h.core.runner.writer.llm = HeldLLM()
+    h.clock.set(T0 + 300)
+    ev1, line1 = mention(201, 9001, T0 + 290)
+    h.core.apply(h.batch([ev1], [line1]))
+    await asyncio.wait_for(llm.writing.wait(), 5)  # the first reply is being written
+    ev2, line2 = mention(202, 9002, T0 + 295)
+    h.core.apply(h.batch([ev2], [line2]))
+    llm.release.set()
+    await h.settle()
+    sent = [(m.action, m.reply_to, m.text) for _, m, _ in h.sent]
+    assert sent == [("reply", 9001, "answer 1"), ("reply", 9002, "answer 2")]
+    assert h.core.last_decision[G].reason == "the bot was addressed"
+
+
+async def test_mentions_that_pile_up_during_one_round_get_one_answer_saying_so() -> None:
+    h = Harness(toml=TOML)
+    llm = h.core.runner.writer.llm = HeldLLM()
+    h.clock.set(T0 + 300)
+    ev1, line1 = mention(201, 9001, T0 + 290)
+    h.core.apply(h.batch([ev1], [line1]))
+    await asyncio.wait_for(llm.writing.wait(), 5)
+    (ev2, line2), (ev3, line3) = mention(202, 9002, T0 + 293), mention(203, 9003, T0 + 295)
+    h.core.apply(h.batch([ev2, ev3], [line2, line3]))
+    llm.release.set()
+    await h.settle()
+    assert [m.reply_to for _, m, _ in h.sent] == [9001, 9003]  # the answer replies to the latest
+    assert h.core.last_decision[G].reason.startswith("2 messages addressed the bot while")
+
+
 async def test_a_malformed_event_is_counted_and_skipped() -> None:
     h = Harness(toml=TOML)
     bad = MessageEvent(G, 77, 1, float("nan"))
