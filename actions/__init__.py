@@ -21,8 +21,17 @@ from actions.content import ContentWriter, TemplateBank, Written, default_templa
 from actions.context import ActionContext, ChatMessage, OutgoingMessage
 from actions.feeds import Post, PostSource
 from actions.judge import JudgeCache, JudgeStats, parse_judge_answer
-from actions.llm import LLMClient, LLMConfig, LLMError, LLMTimeout, OpenAICompatibleClient
+from actions.llm import (
+    Completion,
+    LLMClient,
+    LLMConfig,
+    LLMError,
+    LLMTimeout,
+    MeteredLLMClient,
+    OpenAICompatibleClient,
+)
 from actions.modifier import ActionModifier, ActivationReport, ExecutionResult
+from actions.observer import ActionObserver, LLMReply, LLMRequest, RecordingObserver, ask_llm
 from actions.planner import LLMPlanner, Planner, RulePlanner, make_planner
 from actions.registry import ENTRY_POINT_GROUP, ActionRegistry, LoadError, PluginError
 
@@ -32,11 +41,13 @@ __all__ = [
     "ActionActivationType",
     "ActionContext",
     "ActionModifier",
+    "ActionObserver",
     "ActionRegistry",
     "ActivationReport",
     "BaseAction",
     "BreakSilence",
     "ChatMessage",
+    "Completion",
     "ContentWriter",
     "EngageUser",
     "EngineAction",
@@ -49,19 +60,24 @@ __all__ = [
     "LLMConfig",
     "LLMError",
     "LLMPlanner",
+    "LLMReply",
+    "LLMRequest",
     "LLMTimeout",
     "LoadError",
+    "MeteredLLMClient",
     "OpenAICompatibleClient",
     "OutgoingMessage",
     "Planner",
     "PluginError",
     "Post",
     "PostSource",
+    "RecordingObserver",
     "Reply",
     "RulePlanner",
     "ShareTweet",
     "TemplateBank",
     "Written",
+    "ask_llm",
     "default_templates",
     "make_planner",
     "parse_judge_answer",

@@ -53,7 +53,6 @@ class EngineAction(BaseAction):
         return await self._send(written)
 
     async def _send(self, written: Written, reply_to: int | None = None) -> tuple[bool, str]:
-        self.last_written = written
         if not await self.send_text(written.text, reply_to=reply_to, source=written.source):
             return False, "no text to send"
         how = written.source + (f" (LLM {written.llm_outcome})" if written.fell_back else "")

@@ -2,23 +2,21 @@
 
 `ContentWriter.write()` never raises for the LLM's fault: an error, a timeout or an empty answer
 falls back to a template. It returns a `Written` saying where the words came from and how the LLM
-did, and keeps plain counters (`counts`) the runtime exports. Templates live in
+did, and reports the request and any fallback to the round's `ctx.observer`. Templates live in
 ``actions/templates.toml`` (action × mood), with ``neutral`` as the fallback for any other mood.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import tomllib
-from collections import Counter
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from actions.llm import LLMTimeout
+from actions.observer import ask_llm
 from engine import ASLEEP, BUILTIN_MOODS
 from engine.decision import ACTIONS
 
@@ -194,9 +192,6 @@ class ContentWriter:
         self.templates = templates or default_templates()
         self.timeout_s = timeout_s
         self.max_chars = max_chars
-        self.counts: Counter[str] = Counter()
-        """Keys: "llm_success", "llm_error", "llm_timeout", "llm_empty", "template",
-        "template_fallback"."""
 
     async def write(
         self,
@@ -206,33 +201,29 @@ class ContentWriter:
         extra: dict[str, str] | None = None,
         instruction: str | None = None,
     ) -> Written:
-        """The words for `action` in `ctx`; never raises for the LLM's fault."""
+        """The words for `action` in `ctx`; never raises for the LLM's fault.
+
+        The LLM request, and a template written in its place, are reported to ``ctx.observer``.
+        """
         values = placeholder_values(ctx, extra)
         outcome = "none"
         if self.llm is not None:
-            outcome = "error"
             system, prompt = build_prompt(ctx, action, values, instruction)
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    answer = await self.llm.complete(prompt, system=system, purpose="content")
-                text = clean_answer(
-                    answer if isinstance(answer, str) else "", ctx.bot_name, self.max_chars
-                )
-                if text:
-                    self.counts["llm_success"] += 1
-                    return Written(text, "llm", "success")
-                outcome = "empty"
-            except TimeoutError:
-                outcome = "timeout"
-            except LLMTimeout:
-                outcome = "timeout"
-            except Exception as e:
-                outcome = "error"
-                logger.warning("LLM content for %r failed: %s", action, type(e).__name__)
-            self.counts[f"llm_{outcome}"] += 1
-            self.counts["template_fallback"] += 1
+            reply = await ask_llm(
+                self.llm, prompt, system=system, purpose="content", observer=ctx.observer,
+                grade=lambda answer: "success" if self._clean(ctx, answer) else "empty",
+                timeout_s=self.timeout_s,
+            )  # fmt: skip
+            if reply.outcome == "success" and reply.text is not None:
+                return Written(self._clean(ctx, reply.text), "llm", "success")
+            outcome = reply.outcome if reply.outcome in LLM_OUTCOMES else "error"
+            if outcome == "error":
+                logger.warning("LLM content for %r failed: %s", action, reply.error)
             logger.info("LLM content for %r: %s; using a template", action, outcome)
-        self.counts["template"] += 1
+            ctx.observer.template_fallback(action)
         return Written(
             self.templates.render(action, ctx.mood, ctx.rng, values), "template", outcome
         )
+
+    def _clean(self, ctx: ActionContext, answer: str) -> str:
+        return clean_answer(answer, ctx.bot_name, self.max_chars)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from actions.observer import UNOBSERVED
 from engine.decision import Decision
 
 if TYPE_CHECKING:
     from actions.content import ContentWriter
     from actions.feeds import PostSource
     from actions.llm import LLMClient
+    from actions.observer import ActionObserver
 
 DEFAULT_MAX_MESSAGES = 20
 """How many recent messages a context keeps by default."""
@@ -113,6 +115,9 @@ class ActionContext:
     writer, posts:
         Optional ports for built-in actions: a `ContentWriter` and a `PostSource`. Defaults are
         made on first use (templates only when `llm` is None).
+    observer:
+        Where the round's LLM requests, judge verdicts and template fallbacks are reported
+        (`actions.observer.ActionObserver`; the runtime wires its metrics). Default: nowhere.
     outbox:
         Messages the actions of this round want sent, in order.
     """
@@ -131,6 +136,7 @@ class ActionContext:
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     writer: ContentWriter | None = None
     posts: PostSource | None = None
+    observer: ActionObserver = UNOBSERVED
     max_messages: int = DEFAULT_MAX_MESSAGES
     outbox: list[OutgoingMessage] = field(default_factory=list)
 

@@ -4,6 +4,8 @@ Actions ask through `BaseAction._llm_judge_activation()`. Inside an `ActionModif
 of all actions are gathered into one `_JudgeRound` and sent as one prompt once every still-running
 `go_activate()` is waiting on the judge (or a short window has passed). Outside a round an ask is a
 single call whose bare answer is accepted. Logs show the judge's short answer, never the transcript.
+Each call, and each verdict (asked or cached), is reported to the round's `ctx.observer`; an answer
+that leaves some asked action without a readable yes or no is reported as "garbage".
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from actions.observer import ask_llm
+
 if TYPE_CHECKING:
     from actions.context import ActionContext
     from actions.llm import LLMClient
@@ -24,6 +28,10 @@ logger = logging.getLogger(__name__)
 _DECORATION = " \t\r\n\"'`*_「」『』“”‘’()[]<>"
 _YES = re.compile(
     r"(?:yes|true|是|是的)(?:\s*[,.;:!?，。；：！？、\n—-].*)?", re.IGNORECASE | re.DOTALL
+)
+_NO = re.compile(
+    r"(?:no|not|false|不是|不|否|没有)(?:\s*[,.;:!?，。；：！？、\n—-].*)?",
+    re.IGNORECASE | re.DOTALL,
 )
 _LINE = re.compile(r"^[\s>*\-•\d.)]*[`\"'*]*([A-Za-z0-9_.\-]+)[`\"'*]*\s*[:：=]\s*(.*)$")
 
@@ -37,27 +45,48 @@ JUDGE_SYSTEM = (
 def parse_judge_answer(answer: str | None) -> bool:
     """True only for a clear yes: "yes", "true", "是" (optionally followed by punctuation and a
     reason). "不是", "no", "否", "", garbage and "yes and no" are all no."""
-    if not answer:
-        return False
-    text = answer.strip(_DECORATION)
-    return bool(_YES.fullmatch(text))
+    return read_judge_answer(answer) is True
 
 
-def parse_batch_answer(answer: str, names: list[str]) -> dict[str, bool]:
-    """Read ``name: yes|no`` lines; a name without a line is no. A single name also accepts a bare
-    answer with no name on it."""
+def read_judge_answer(answer: str | None) -> bool | None:
+    """True for a clear yes, False for a clear no ("no", "false", "不是", "否", ...), None for
+    anything else (empty, garbage, "yes and no")."""
+    text = (answer or "").strip(_DECORATION)
+    if _YES.fullmatch(text):
+        return True
+    return False if _NO.fullmatch(text) else None
+
+
+def read_batch_answer(answer: str, names: list[str]) -> dict[str, bool | None]:
+    """Read ``name: yes|no`` lines: each name's verdict, None where it has no readable one. A
+    single name also accepts a bare answer with no name on it."""
     wanted = {n.casefold(): n for n in names}
-    verdicts: dict[str, bool] = {}
+    verdicts: dict[str, bool | None] = {}
     for line in answer.splitlines():
         m = _LINE.match(line)
         if not m:
             continue
         name = wanted.get(m.group(1).casefold())
         if name is not None and name not in verdicts:
-            verdicts[name] = parse_judge_answer(m.group(2))
+            verdicts[name] = read_judge_answer(m.group(2))
     if len(names) == 1 and names[0] not in verdicts:
-        verdicts[names[0]] = parse_judge_answer(answer)
-    return {n: verdicts.get(n, False) for n in names}
+        verdicts[names[0]] = read_judge_answer(answer)
+    return {n: verdicts.get(n) for n in names}
+
+
+def parse_batch_answer(answer: str, names: list[str]) -> dict[str, bool]:
+    """Read ``name: yes|no`` lines; a name without a clear yes is no. A single name also accepts a
+    bare answer with no name on it."""
+    return {n: v is True for n, v in read_batch_answer(answer, names).items()}
+
+
+def grade_batch_answer(answer: str, names: list[str]) -> str:
+    """The reported outcome of a judge answer: "success" when every name got a clear yes or no,
+    "empty" for a blank answer, else "garbage" (the unread names count as no)."""
+    if not answer.strip():
+        return "empty"
+    read = read_batch_answer(answer, names)
+    return "success" if all(v is not None for v in read.values()) else "garbage"
 
 
 @dataclass
@@ -110,23 +139,25 @@ def build_judge_prompt(ctx: ActionContext, requests: list[JudgeRequest]) -> str:
 async def ask_judge(
     ctx: ActionContext, llm: LLMClient, requests: list[JudgeRequest]
 ) -> dict[str, bool]:
-    """One judge call for `requests`; any LLM error reads as no for all of them."""
+    """One judge call for `requests`; any LLM error reads as no for all of them.
+
+    The request and its verdicts are reported to ``ctx.observer``."""
     names = [r.action_name for r in requests]
-    try:
-        answer = await llm.complete(
-            build_judge_prompt(ctx, requests), system=JUDGE_SYSTEM, purpose="judge"
-        )
-    except asyncio.CancelledError:
-        raise
-    except Exception as e:
-        logger.warning("LLM judge failed for %s: %s; treating as no", names, type(e).__name__)
+    reply = await ask_llm(
+        llm, build_judge_prompt(ctx, requests), system=JUDGE_SYSTEM, purpose="judge",
+        observer=ctx.observer, grade=lambda text: grade_batch_answer(text, names),
+    )  # fmt: skip
+    ctx.observer.judge_verdicts(llm=len(names))
+    if reply.text is None:
+        logger.warning("LLM judge failed for %s: %s; treating as no", names, reply.error)
         return dict.fromkeys(names, False)
-    verdicts = parse_batch_answer(answer or "", names)
+    answer = reply.text
+    verdicts = parse_batch_answer(answer, names)
     for n in names:
         logger.debug(
             "LLM judge for %r: answer=%r -> %s",
             n,
-            _short(answer or ""),
+            _short(answer),
             "activate" if verdicts[n] else "no",
         )
     return verdicts
@@ -166,7 +197,8 @@ class JudgeCache:
 
 @dataclass
 class JudgeStats:
-    """Plain counters of the judge (the actor layer exports them)."""
+    """Plain counters of the modifier's judge rounds (tests read them; the runtime exports what
+    `ctx.observer` is told instead)."""
 
     calls: int = 0
     cache_hits: int = 0
@@ -192,6 +224,7 @@ class _JudgeRound:
         cached = self.cache.get(key, self.ctx.now or 0.0)
         if cached is not None:
             self.stats.cache_hits += 1
+            self.ctx.observer.judge_verdicts(cache=1)
             logger.debug(
                 "LLM judge for %r: cached -> %s",
                 request.action_name,

@@ -5,6 +5,10 @@ Exceptions::
     LLMError            any failed completion (HTTP error, connection, malformed answer)
     └── LLMTimeout      the server did not answer within timeout_s (after retries)
 
+A client may also offer `MeteredLLMClient.request()`: the answer with what the server said it
+cost (``usage``) and how many retries it took. `actions.observer.ask_llm` uses it to report each
+request; with a plain `LLMClient` it estimates the tokens instead.
+
 The API key is read from the environment variable named by `LLMConfig.api_key_env` and is never
 printed: not in reprs, logs or error messages.
 """
@@ -16,6 +20,7 @@ import logging
 import os
 from typing import Protocol, runtime_checkable
 
+import msgspec
 import openai
 
 from config import LLMConfig
@@ -34,8 +39,37 @@ class LLMClient(Protocol):
         ...
 
 
+@runtime_checkable
+class MeteredLLMClient(LLMClient, Protocol):
+    """An `LLMClient` that also tells what a request cost (`OpenAICompatibleClient` does)."""
+
+    async def request(
+        self, prompt: str, *, system: str | None = None, purpose: str = "content"
+    ) -> Completion:
+        """`complete()`, with the server's token counts and the retries it took."""
+        ...
+
+
+class Completion(msgspec.Struct, frozen=True):
+    """One answer of the model and what it cost.
+
+    ``prompt_tokens`` and ``completion_tokens`` are what the server reported (its ``usage``), or
+    None when it reported nothing; ``retries`` is how many times the request was sent again.
+    """
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    retries: int = 0
+
+
 class LLMError(Exception):
-    """A completion failed (HTTP error, connection error, malformed answer)."""
+    """A completion failed (HTTP error, connection error, malformed answer).
+
+    ``retries``: how many times the request had been sent again before it failed for good.
+    """
+
+    retries: int = 0
 
 
 class LLMTimeout(LLMError):
@@ -76,8 +110,6 @@ class OpenAICompatibleClient:
             max_retries=0,
         )
         self._sem = asyncio.Semaphore(config.max_concurrency)
-        self.calls = 0
-        self.failures = 0
 
     def __repr__(self) -> str:
         return (
@@ -93,6 +125,14 @@ class OpenAICompatibleClient:
         self, prompt: str, *, system: str | None = None, purpose: str = "content"
     ) -> str:
         """One chat completion; raises `LLMTimeout` or `LLMError` after the retries."""
+        return (await self.request(prompt, system=system, purpose=purpose)).text
+
+    async def request(
+        self, prompt: str, *, system: str | None = None, purpose: str = "content"
+    ) -> Completion:
+        """`complete()` with the server's token counts (``usage``) and the retries it took.
+
+        Raises `LLMTimeout` or `LLMError` (its ``retries`` set) after the retries."""
         messages: list[dict[str, str]] = []
         if system:
             messages.append({"role": "system", "content": system})
@@ -100,13 +140,13 @@ class OpenAICompatibleClient:
         temperature = self.config.temperature if purpose == "content" else 0.0
         delay = self.config.retry_backoff_s
         attempt = 0
-        self.calls += 1
         while True:
             try:
                 async with self._sem:
-                    return await self._once(messages, temperature)
-            except LLMError:
-                self.failures += 1
+                    answer = await self._once(messages, temperature)
+                return msgspec.structs.replace(answer, retries=attempt)
+            except LLMError as e:
+                e.retries = attempt
                 raise
             except Exception as e:
                 if attempt < self.config.max_retries and _retryable(e):
@@ -121,10 +161,11 @@ class OpenAICompatibleClient:
                     await asyncio.sleep(delay)
                     delay *= 2
                     continue
-                self.failures += 1
-                raise self._wrap(e, purpose) from None
+                error = self._wrap(e, purpose)
+                error.retries = attempt
+                raise error from None
 
-    async def _once(self, messages: list[dict[str, str]], temperature: float) -> str:
+    async def _once(self, messages: list[dict[str, str]], temperature: float) -> Completion:
         resp = await self._client.chat.completions.create(
             model=self.config.model,
             messages=messages,  # type: ignore[arg-type]
@@ -142,7 +183,14 @@ class OpenAICompatibleClient:
                 f"LLM request to {self.config.base_url} failed: malformed response "
                 "(content is not a string)"
             )
-        return (content or "")[: self.config.max_chars]
+        # `usage` is optional (many local servers omit it), and the JSON is parsed leniently: read
+        # each count defensively, and report none rather than a wrong one
+        usage = resp.usage
+        return Completion(
+            (content or "")[: self.config.max_chars],
+            _count(getattr(usage, "prompt_tokens", None)),
+            _count(getattr(usage, "completion_tokens", None)),
+        )
 
     def _wrap(self, exc: Exception, purpose: str) -> LLMError:
         # Our own message, no cause chained: nothing of the request (headers) can leak.
@@ -158,3 +206,8 @@ class OpenAICompatibleClient:
         return LLMError(
             f"LLM {purpose} request to {where} failed: malformed response ({type(exc).__name__})"
         )
+
+
+def _count(value: object) -> int | None:
+    """A token count from the server's ``usage``, or None when it is missing or nonsense."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -6,7 +6,9 @@ timeout or a non-bool answer makes only that action inactive: one log line with 
 count. LLM-judged actions share one batched judge call per round (see `actions.judge`).
 
 The modifier never touches Prometheus: it returns outcomes and durations in the `ActivationReport`
-and keeps plain counters (`counters`, `judge_stats`) for the actor layer to export.
+and the `ExecutionResult`, which the shell records; the judge reports its requests and verdicts to
+the round's `ctx.observer`. Its plain tallies (`counters`, `exec_counters`, `judge_stats`) repeat
+those facts for tests and are exported by nobody.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ class ActionModifier:
         self.judge_cache = JudgeCache(judge_cache_ttl_s, judge_cache_size)
         self.judge_stats = JudgeStats()
         self.counters: Counter[tuple[str, str]] = Counter()
-        """(action name, activation outcome) -> count, for the actor layer to export."""
+        """(action name, activation outcome) -> count (the runtime exports the reports instead)."""
         self.exec_counters: Counter[tuple[str, str]] = Counter()
         """(action name, execution outcome) -> count."""
 

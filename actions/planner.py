@@ -3,13 +3,16 @@
 `RulePlanner` (the default, no LLM): the engine's chosen action if it activated, else the activated
 action of the highest priority (ties go to registration order). `LLMPlanner` asks an LLM to pick
 among the activated actions and falls back to the rules on any error or unclear answer; it is
-only used when configured (`make_planner("llm", llm)`).
+only used when configured (`make_planner("llm", llm)`). Its requests are reported to the round's
+`ctx.observer` (an answer naming no activated action is "garbage").
 """
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Protocol
+
+from actions.observer import ask_llm
 
 if TYPE_CHECKING:
     from actions.context import ActionContext
@@ -57,7 +60,6 @@ class LLMPlanner:
 
     def __init__(self, llm: LLMClient) -> None:
         self.llm = llm
-        self.fallbacks = 0
 
     async def plan(self, ctx: ActionContext, report: ActivationReport) -> str | None:
         """The LLM's pick if it names exactly one activated action, else the rule's pick."""
@@ -71,18 +73,33 @@ class LLMPlanner:
             f"Mood: {ctx.mood}\nWhy now: {reason}\nActions:\n{options}\n"
             "Which one action fits best? Answer with its name only."
         )
-        try:
-            answer = await self.llm.complete(prompt, system=PLAN_SYSTEM, purpose="plan")
-        except Exception as e:
-            logger.warning("LLM planner failed (%s); using the rules", type(e).__name__)
-            answer = ""
-        word = (answer or "").strip().strip("`'\"*. \n").casefold()
-        for name in report.activated:
-            if word == name.casefold():
-                return name
-        self.fallbacks += 1
-        logger.debug("LLM planner answer unclear (%d chars); using the rules", len(answer or ""))
+        reply = await ask_llm(
+            self.llm, prompt, system=PLAN_SYSTEM, purpose="plan", observer=ctx.observer,
+            grade=lambda text: _grade(text, report.activated),
+        )  # fmt: skip
+        if reply.text is None:
+            logger.warning("LLM planner failed (%s); using the rules", reply.error)
+            return RulePlanner.choose(ctx, report)
+        name = _named(reply.text, report.activated)
+        if name is not None:
+            return name
+        logger.debug("LLM planner answer unclear (%d chars); using the rules", len(reply.text))
         return RulePlanner.choose(ctx, report)
+
+
+def _named(answer: str, names: list[str]) -> str | None:
+    """The one of `names` that `answer` is (quotes, stars and a full stop aside), if any."""
+    word = answer.strip().strip("`'\"*. \n").casefold()
+    for name in names:
+        if word == name.casefold():
+            return name
+    return None
+
+
+def _grade(answer: str, names: list[str]) -> str:
+    if _named(answer, names) is not None:
+        return "success"
+    return "garbage" if answer.strip() else "empty"
 
 
 def make_planner(kind: str = "rules", llm: LLMClient | None = None) -> Planner:

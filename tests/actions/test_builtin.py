@@ -13,6 +13,7 @@ from actions import (
     ContentWriter,
     LLMTimeout,
     PostSource,
+    RecordingObserver,
     RulePlanner,
     TemplateBank,
     make_planner,
@@ -78,7 +79,9 @@ async def test_llm_planner_and_fallback() -> None:
     report = await modifier.activate(ctx)
     assert await LLMPlanner(FakeLLM("reply")).plan(ctx, report) == "reply"
     garbage = LLMPlanner(FakeLLM("I'd say both"))
-    assert await garbage.plan(ctx, report) == "join_conversation" and garbage.fallbacks == 1
+    ctx.observer = seen = RecordingObserver()
+    assert await garbage.plan(ctx, report) == "join_conversation"
+    assert [(r.purpose, r.outcome) for r in seen.requests] == [("plan", "garbage")]
     failing = LLMPlanner(FakeLLM(lambda *_: RuntimeError("x")))
     assert await failing.plan(ctx, report) == "join_conversation"
     assert isinstance(make_planner(), RulePlanner)
@@ -136,6 +139,7 @@ async def test_writer_uses_llm_and_prompt_parts() -> None:
         bot_name="Miku",
         persona="A cheerful singer.",
         mood="excited",
+        observer=(seen := RecordingObserver()),
     )
     writer = ContentWriter(llm)
     written = await writer.write(ctx, "join_conversation")
@@ -147,7 +151,8 @@ async def test_writer_uses_llm_and_prompt_parts() -> None:
     prompt, system, purpose = llm.calls[0]
     assert purpose == "content" and "A cheerful singer." in system and "excited" in system
     assert "momentum 0.8" in prompt and "user0: what a day" in prompt
-    assert writer.counts == {"llm_success": 1}
+    assert [(r.purpose, r.outcome) for r in seen.requests] == [("content", "success")]
+    assert seen.fallbacks == []
 
 
 @pytest.mark.parametrize(
@@ -162,10 +167,12 @@ async def test_writer_uses_llm_and_prompt_parts() -> None:
 async def test_writer_falls_back_to_templates(answer: object, outcome: str) -> None:
     llm = FakeLLM(lambda *_: answer)
     writer = ContentWriter(llm)
-    written = await writer.write(make_ctx("x", mood="shy"), "break_silence")
+    seen = RecordingObserver()
+    written = await writer.write(make_ctx("x", mood="shy", observer=seen), "break_silence")
     assert written.source == "template" and written.llm_outcome == outcome and written.fell_back
     assert written.text in default_templates().banks["break_silence"]["shy"]
-    assert writer.counts[f"llm_{outcome}"] == 1 and writer.counts["template_fallback"] == 1
+    assert [(r.purpose, r.outcome) for r in seen.requests] == [("content", outcome)]
+    assert seen.fallbacks == ["break_silence"]
 
 
 async def test_writer_timeout_guard() -> None:
@@ -176,9 +183,10 @@ async def test_writer_timeout_guard() -> None:
 
 async def test_writer_without_llm() -> None:
     writer = ContentWriter()
-    written = await writer.write(make_ctx("x", mood="asleep-ish"), "reply")
+    seen = RecordingObserver()
+    written = await writer.write(make_ctx("x", mood="asleep-ish", observer=seen), "reply")
     assert written.source == "template" and written.llm_outcome == "none"
-    assert not written.fell_back and writer.counts == {"template": 1}
+    assert not written.fell_back and seen.requests == [] and seen.fallbacks == []
 
 
 def test_build_prompt_quiet_channel() -> None:

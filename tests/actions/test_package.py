@@ -19,6 +19,7 @@ def test_all_matches_public_names() -> None:
         "judge",
         "llm",
         "modifier",
+        "observer",
         "planner",
         "registry",
     }
