@@ -7,6 +7,8 @@ Build one `GuildmindMetrics` per process on its own registry (`new_registry()`),
     m.events("message", 120)                                  # a gateway normalised 120 messages
     m.decision("join_conversation", "bubbly", "message", decide_s=4e-6, latency_s=0.012)
     m.activations(report)                                     # an ActivationReport, whole
+    m.llm_request("judge", "success", 0.4, prompt_tokens=310, completion_tokens=6)
+    m.action_execution("join_conversation", "fallback")      # templates wrote it: LLM failed
     m.round("sent", seconds=0.8)
 
 Which process a sample came from is a *target* label (``role``, ``process``, ``instance``) that
@@ -34,9 +36,12 @@ from metrics.labels import (
     DEFAULT_MOODS,
     DROP_REASONS,
     EVENT_TYPES,
+    EXECUTION_OUTCOMES,
     JUDGE_SOURCES,
     LLM_OUTCOMES,
     LLM_PURPOSES,
+    LLM_TOKEN_KINDS,
+    LLM_TOKEN_SOURCES,
     NONE_ACTION,
     OTHER,
     ROUND_OUTCOMES,
@@ -132,16 +137,31 @@ class GuildmindMetrics:
             "LLM-judge verdicts (llm: asked this round; cache: reused).",
             "source",
         )
+        self.action_executions_total = c(
+            "guildmind_action_executions_total",
+            "Executions of the chosen action, by outcome (fallback: templates wrote the words "
+            "because the LLM failed).",
+            "action",
+            "outcome",
+        )
         self.llm_requests_total = c(
-            "guildmind_llm_requests_total", "LLM requests.", "purpose", "outcome"
+            "guildmind_llm_requests_total", "LLM requests, by outcome.", "purpose", "outcome"
         )
         self.llm_request_seconds = h(
-            "guildmind_llm_request_seconds", "Duration of LLM requests.", LLM_BUCKETS, "purpose"
+            "guildmind_llm_request_seconds",
+            "Duration of one LLM request (its retries included).",
+            LLM_BUCKETS,
+            "purpose",
         )
-        self.template_fallbacks_total = c(
-            "guildmind_template_fallbacks_total",
-            "Messages written from templates because the configured LLM failed.",
-            "action",
+        self.llm_retries_total = c(
+            "guildmind_llm_retries_total", "LLM requests sent again after a failure.", "purpose"
+        )
+        self.llm_tokens_total = c(
+            "guildmind_llm_tokens_total",
+            "LLM tokens (source: the server's usage, or an estimate where it reported none).",
+            "purpose",
+            "kind",
+            "source",
         )
         self.messages_sent_total = c(
             "guildmind_messages_sent_total", "Messages the bot sent.", "action"
@@ -175,10 +195,16 @@ class GuildmindMetrics:
         self._activations = children(self.activations_total, self.action_names, ACTIVATION_RESULTS)
         self._activation_s = children(self.activation_seconds, self.action_names)
         self._judge = children(self.judge_verdicts_total, JUDGE_SOURCES)
+        self._executions = children(
+            self.action_executions_total, self.action_names, EXECUTION_OUTCOMES
+        )
         purposes = label_set(LLM_PURPOSES)
         self._llm = children(self.llm_requests_total, purposes, label_set(LLM_OUTCOMES))
         self._llm_s = children(self.llm_request_seconds, purposes)
-        self._fallbacks = children(self.template_fallbacks_total, self.action_names)
+        self._llm_retries = children(self.llm_retries_total, purposes)
+        self._llm_tokens = children(
+            self.llm_tokens_total, purposes, LLM_TOKEN_KINDS, LLM_TOKEN_SOURCES
+        )
         self._sent = children(self.messages_sent_total, self.action_names)
         self._send_failures = children(self.send_failures_total, label_set(SEND_FAILURE_REASONS))
         self._saves = children(self.state_saves_total, SAVE_OUTCOMES)
@@ -273,15 +299,37 @@ class GuildmindMetrics:
         if cache:
             self._judge["cache"].inc(cache)
 
-    def llm_request(self, purpose: str, outcome: str, seconds: float) -> None:
-        """One LLM request for `purpose` ended with `outcome` after `seconds`."""
+    def action_execution(self, action: str, outcome: str) -> None:
+        """The chosen `action`'s execute() ended with `outcome` (`labels.EXECUTION_OUTCOMES`)."""
+        if action not in self.action_names:
+            action = OTHER
+        self._executions[(action, outcome if outcome in EXECUTION_OUTCOMES else "error")].inc()
+
+    def llm_request(
+        self,
+        purpose: str,
+        outcome: str,
+        seconds: float,
+        *,
+        retries: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        tokens_estimated: bool = False,
+    ) -> None:
+        """One LLM request for `purpose` ended with `outcome` after `seconds`, sent again
+        `retries` times, with its tokens (the server's, or estimates if `tokens_estimated`).
+
+        The signature of ``actions.observer.ActionObserver.llm_request``."""
         p = purpose if purpose in self._llm_s else OTHER
         (self._llm.get((p, outcome)) or self._llm[(p, OTHER)]).inc()
         self._llm_s[p].observe(seconds)
-
-    def template_fallback(self, action: str) -> None:
-        """A template replaced the configured LLM's words for `action`."""
-        (self._fallbacks.get(action) or self._fallbacks[OTHER]).inc()
+        if retries > 0:
+            self._llm_retries[p].inc(retries)
+        source = "estimate" if tokens_estimated else "server"
+        if prompt_tokens > 0:
+            self._llm_tokens[(p, "prompt", source)].inc(prompt_tokens)
+        if completion_tokens > 0:
+            self._llm_tokens[(p, "completion", source)].inc(completion_tokens)
 
     def state_saves(self, *, saved: int, failed: int = 0, seconds: float | None = None) -> None:
         """One store write: `saved` guilds written, `failed` not, taking `seconds`."""

@@ -43,11 +43,25 @@ while its round runs waits for that round's end: no round is ever skipped.)"""
 ACTIVATION_RESULTS: tuple[str, ...] = ("activated", "inactive", "timeout", "error")
 """The outcome of one action's ``go_activate()`` (``actions.modifier.OUTCOMES``)."""
 
-LLM_PURPOSES: tuple[str, ...] = ("content", "judge", "plan")
-"""Why the LLM was asked (``purpose`` label)."""
+EXECUTION_OUTCOMES: tuple[str, ...] = ("sent", "fallback", "failed", "timeout", "error")
+"""How one chosen action's ``execute()`` went (``outcome`` label): it produced messages to send
+(words by the LLM, a plugin, or templates when no LLM is configured); it produced messages whose
+words templates wrote because the LLM failed; it produced nothing (or returned failure); it ran
+out of time; it raised."""
 
-LLM_OUTCOMES: tuple[str, ...] = ("success", "error", "timeout", "empty")
-"""How one LLM request went (``outcome`` label)."""
+LLM_PURPOSES: tuple[str, ...] = ("content", "judge", "plan")
+"""Why the LLM was asked (``purpose`` label; ``actions.observer.PURPOSES``)."""
+
+LLM_OUTCOMES: tuple[str, ...] = ("success", "empty", "garbage", "timeout", "error", "cancelled")
+"""How one LLM request went (``outcome`` label; ``actions.observer.OUTCOMES``): a usable answer,
+a blank one, one that could not be read, none in time, a failure, the caller stopped waiting."""
+
+LLM_TOKEN_KINDS: tuple[str, ...] = ("prompt", "completion")
+"""Which tokens of an LLM request (``kind`` label): those sent, those answered."""
+
+LLM_TOKEN_SOURCES: tuple[str, ...] = ("server", "estimate")
+"""Who counted the tokens (``source`` label): the server's ``usage``, or guildmind's estimate
+from the text's length when the server reported none."""
 
 SEND_FAILURE_REASONS: tuple[str, ...] = (
     "rate_limited",

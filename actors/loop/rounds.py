@@ -5,16 +5,28 @@ addressed it. `RoundRunner.run()` builds the round's `ActionContext` (guild, cha
 decision, the recent transcript), asks every action whether it is available (`ActionModifier`),
 lets the planner choose, executes the choice and returns what it wants sent. It records nothing in
 the engine: the loop does that when the shell finishes the round.
+
+What the action system reports during the round (each LLM request of the judge, the planner and
+the writer; judge verdicts; a template written in the LLM's place) reaches the metrics through the
+round's `ActionContext.observer`; the runner records the activations and how the chosen action's
+execution went (`GuildmindMetrics.action_execution`).
 """
 
 from __future__ import annotations
 
 import random
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
-from actions import ActionContext, ActionModifier, ContentWriter, OutgoingMessage, PostSource
+from actions import (
+    ActionContext,
+    ActionModifier,
+    ContentWriter,
+    ExecutionResult,
+    OutgoingMessage,
+    PostSource,
+)
 from actions.planner import Planner, RulePlanner
 from engine import GuildState
 from metrics import GuildmindMetrics
@@ -35,8 +47,39 @@ class RoundResult(NamedTuple):
     messages: tuple[OutgoingMessage, ...] = ()
 
 
+class _RoundObserver:
+    """The round's `actions.ActionObserver`: reports go to the metrics; a template fallback is
+    also kept, as it decides the outcome of the action's execution."""
+
+    __slots__ = ("fell_back", "metrics")
+
+    def __init__(self, metrics: GuildmindMetrics) -> None:
+        self.metrics, self.fell_back = metrics, False
+
+    def llm_request(self, purpose: str, outcome: str, seconds: float, **cost: Any) -> None:
+        self.metrics.llm_request(purpose, outcome, seconds, **cost)
+
+    def judge_verdicts(self, *, llm: int = 0, cache: int = 0) -> None:
+        self.metrics.judge_verdicts(llm=llm, cache=cache)
+
+    def template_fallback(self, action: str) -> None:
+        self.fell_back = True
+
+
+def execution_outcome(result: ExecutionResult, produced: bool, fell_back: bool) -> str:
+    """How the chosen action's execution went (`metrics.labels.EXECUTION_OUTCOMES`): it timed out
+    or raised; else it produced messages (written by templates in the LLM's place: "fallback");
+    else it "failed"."""
+    if result.outcome in ("timeout", "error"):
+        return result.outcome
+    if not produced:
+        return "failed"
+    return "fallback" if fell_back else "sent"
+
+
 class RoundRunner:
-    """Runs rounds with the action system; reports activations and LLM use to `metrics`.
+    """Runs rounds with the action system; reports activations, executions and LLM use to
+    `metrics`.
 
     Parameters
     ----------
@@ -64,7 +107,6 @@ class RoundRunner:
         self.planner = planner or RulePlanner()
         self.posts, self.rng = posts, rng or random.Random()
         self.bot_name, self.persona = bot_name, persona
-        self._judge_seen = (0, 0)  # the modifier's (judged, cache_hits) already exported
 
     async def run(
         self, rnd: Round, state: GuildState, transcripts: Transcripts, now: float
@@ -76,38 +118,28 @@ class RoundRunner:
         channel = last.channel_id if last else channel_for(state, transcripts, gid)
         if not channel:
             return RoundResult("failed")
+        observer = _RoundObserver(self.metrics)
         ctx = ActionContext(
             guild_id=gid, channel_id=channel, mood=state.mood,
             messages=transcripts.recent(gid, channel), decision=rnd.decision, llm=self.writer.llm,
             rng=self.rng, now=now, bot_name=self.bot_name, persona=self.persona,
-            addressed=bool(rnd.addressed), writer=self.writer, posts=self.posts,
+            addressed=bool(rnd.addressed), writer=self.writer, posts=self.posts, observer=observer,
         )  # fmt: skip
         report = await self.modifier.activate(ctx)
         self.metrics.activations(report)
-        self._count_judge()
         name = await self.planner.plan(ctx, report)
         if name is None:
             return RoundResult("silent")
-        action = report.actions[name]
-        result = await self.modifier.execute(action)
-        written = getattr(action, "last_written", None)
-        if written is not None and written.llm_outcome != "none":
-            self.metrics.llm_request("content", written.llm_outcome, result.duration_s)
-            if written.fell_back:
-                self.metrics.template_fallback(name)
+        result = await self.modifier.execute(report.actions[name])
         out = [m for m in ctx.outbox if m.text]
+        self.metrics.action_execution(
+            name, execution_outcome(result, bool(out), observer.fell_back)
+        )
         if not out:
             return RoundResult("failed", name)
         if line is not None and line.message_id:
             out = [m if m.reply_to else _replying(m, line.message_id) for m in out]
         return RoundResult("spoke", name, tuple(out))
-
-    def _count_judge(self) -> None:
-        # The modifier's judge counters are shared by every round; export what is new since the
-        # last look (no await in between, so concurrent rounds never count a verdict twice).
-        stats, (llm, cache) = self.modifier.judge_stats, self._judge_seen
-        self._judge_seen = (stats.judged, stats.cache_hits)
-        self.metrics.judge_verdicts(llm=stats.judged - llm, cache=stats.cache_hits - cache)
 
 
 def _replying(m: OutgoingMessage, message_id: int) -> OutgoingMessage:

@@ -26,11 +26,14 @@ def host_step(m: GuildmindMetrics, rng: random.Random) -> None:
     for name in DEFAULT_ACTIONS:
         m.activation(name, rng.choice(["activated", "inactive", "inactive", "timeout"]), 0.01)
     m.judge_verdicts(llm=1, cache=2)
-    m.llm_request("judge", "success", rng.uniform(0.1, 1.0))
+    m.llm_request("judge", "success", rng.uniform(0.1, 1.0), prompt_tokens=300, completion_tokens=5)
     ok = rng.random() < 0.8
-    m.llm_request("content", "success" if ok else "timeout", rng.uniform(0.2, 3.0))
-    if not ok:
-        m.template_fallback(action)
+    if ok:
+        m.llm_request("content", "success", rng.uniform(0.2, 3.0), prompt_tokens=400,
+                      completion_tokens=30, tokens_estimated=rng.random() < 0.5)  # fmt: skip
+    else:
+        m.llm_request("content", "timeout", rng.uniform(2.0, 3.0), retries=2)
+    m.action_execution(action, "sent" if ok else "fallback")
     m.round("sent", seconds=rng.uniform(0.05, 2.0))
     m.state_saves(saved=rng.randint(1, 20), failed=int(rng.random() < 0.05), seconds=0.002)
 

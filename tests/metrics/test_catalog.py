@@ -56,8 +56,8 @@ def test_label_values_are_bounded(m: GuildmindMetrics) -> None:
         m.decision(f"act{i}", f"mood{i}", f"trig{i}")
         m.round(f"o{i}")
         m.activation(f"act{i}", f"r{i}", 0.1)
-        m.llm_request(f"p{i}", f"o{i}", 1.0)
-        m.template_fallback(f"act{i}")
+        m.llm_request(f"p{i}", f"o{i}", 1.0, retries=1, prompt_tokens=3, completion_tokens=2)
+        m.action_execution(f"act{i}", f"o{i}")
         m.message_sent(f"act{i}")
         m.send_failure(f"why{i}")
     before = len(generate_latest(m.registry).splitlines())
@@ -68,6 +68,11 @@ def test_label_values_are_bounded(m: GuildmindMetrics) -> None:
     assert value(m, "guildmind_events_total", type=OTHER) == 60
     assert value(m, "guildmind_decisions_total", action=OTHER, mood=OTHER, trigger=OTHER) == 60
     assert value(m, "guildmind_activations_total", action=OTHER, result="error") == 50
+    assert value(m, "guildmind_action_executions_total", action=OTHER, outcome="error") == 50
+    assert value(m, "guildmind_llm_requests_total", purpose=OTHER, outcome=OTHER) == 50
+    assert (
+        value(m, "guildmind_llm_tokens_total", purpose=OTHER, kind="prompt", source="server") == 150
+    )
 
 
 def test_known_label_values_start_at_zero(m: GuildmindMetrics) -> None:
@@ -80,6 +85,13 @@ def test_known_label_values_start_at_zero(m: GuildmindMetrics) -> None:
     assert value(m, "guildmind_decisions_total", action="none", mood="shy", trigger="message") == 0
     assert value(m, "guildmind_activations_total", action="reply", result="timeout") == 0
     assert value(m, "guildmind_llm_requests_total", purpose="judge", outcome="error") == 0
+    assert value(m, "guildmind_llm_requests_total", purpose="plan", outcome="garbage") == 0
+    assert value(m, "guildmind_llm_retries_total", purpose="content") == 0
+    for kind in ("prompt", "completion"):
+        for source in ("server", "estimate"):
+            got = value(m, "guildmind_llm_tokens_total", purpose="judge", kind=kind, source=source)
+            assert got == 0
+    assert value(m, "guildmind_action_executions_total", action="reply", outcome="fallback") == 0
     assert value(m, "guildmind_state_saves_total", outcome="failure") == 0
     assert value(m, "guildmind_host_restarts_total", host="host-0") == 0
     assert value(m, "guildmind_build_info", version="1.2.3") == 1
@@ -98,8 +110,10 @@ def test_recording_calls(m: GuildmindMetrics) -> None:
         )
     )
     m.judge_verdicts(llm=2, cache=3)
-    m.llm_request("content", "success", 1.5)
-    m.template_fallback("reply")
+    m.llm_request("content", "success", 1.5, retries=2, prompt_tokens=120, completion_tokens=9)
+    m.llm_request("judge", "garbage", 0.5, prompt_tokens=80, completion_tokens=4,
+                  tokens_estimated=True)  # fmt: skip
+    m.action_execution("reply", "fallback")
     m.message_sent("reply")
     m.send_failure("rate_limited")
     m.batch_sent(40)
@@ -125,7 +139,20 @@ def test_recording_calls(m: GuildmindMetrics) -> None:
     assert value(m, "guildmind_judge_verdicts_total", source="cache") == 3
     assert value(m, "guildmind_llm_requests_total", purpose="content", outcome="success") == 1
     assert value(m, "guildmind_llm_request_seconds_count", purpose="content") == 1
-    assert value(m, "guildmind_template_fallbacks_total", action="reply") == 1
+    assert value(m, "guildmind_llm_requests_total", purpose="judge", outcome="garbage") == 1
+    assert value(m, "guildmind_llm_retries_total", purpose="content") == 2
+    tokens = {
+        (kind, source): value(m, "guildmind_llm_tokens_total", purpose=p, kind=kind, source=source)
+        for p, kind, source in [
+            ("content", "prompt", "server"), ("content", "completion", "server"),
+            ("judge", "prompt", "estimate"), ("judge", "completion", "estimate"),
+        ]
+    }  # fmt: skip
+    assert tokens == {
+        ("prompt", "server"): 120, ("completion", "server"): 9,
+        ("prompt", "estimate"): 80, ("completion", "estimate"): 4,
+    }  # fmt: skip
+    assert value(m, "guildmind_action_executions_total", action="reply", outcome="fallback") == 1
     assert value(m, "guildmind_messages_sent_total", action="reply") == 1
     assert value(m, "guildmind_send_failures_total", reason="rate_limited") == 1
     assert value(m, "guildmind_batch_size_events_sum") == 42
