@@ -8,9 +8,12 @@ restarted) begins there, so retried batches that arrive out of order are not mis
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from actors.routing.wire import Batch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,14 +26,14 @@ class Sequencer:
     """Releases batches per link in sequence order; holds early ones, drops repeats.
 
     When more than `max_pending` batches wait behind a gap (a batch that will never come: its
-    gateway gave up on it), the gap is skipped and counted in `gaps`.
+    gateway gave up on it, and counted its events as dropped), the gap is skipped and logged.
+    `duplicates` counts repeats (the host answers whether a batch was one).
     """
 
     def __init__(self, *, max_pending: int = 64) -> None:
         self.max_pending = max_pending
         self._links: dict[str, _Link] = {}
         self.duplicates = 0
-        self.gaps = 0
 
     def offer(self, batch: Batch) -> list[Batch]:
         """The batches now ready to apply, in order (empty when `batch` waits or is a repeat)."""
@@ -42,8 +45,11 @@ class Sequencer:
             return []
         link.pending[batch.seq] = batch
         if link.expected not in link.pending and len(link.pending) > self.max_pending:
-            self.gaps += 1
-            link.expected = min(link.pending)
+            skipped, link.expected = link.expected, min(link.pending)
+            log.warning(
+                "batches %d..%d of %s never came; going on without them",
+                skipped, link.expected - 1, batch.gateway,
+            )  # fmt: skip
         ready = []
         while link.expected in link.pending:
             ready.append(link.pending.pop(link.expected))

@@ -52,7 +52,7 @@ class WriteBehind:
 
     `due(now)` takes `now` in whatever seconds the caller ticks in; use real (monotonic) time, as
     the interval protects the store, which lives in real time whatever the runtime clock's speed.
-    Counters (`saved_total`, `failed_total`, `flushes_total`, `last_seconds`) are for metrics.
+    What each write did comes back as a `FlushResult` (the host records it as metrics).
     """
 
     def __init__(self, interval_s: float = 2.0) -> None:
@@ -68,10 +68,6 @@ class WriteBehind:
         self._seq = 0
         self._written: dict[int, int] = {}  # guild → seq of its last write-through
         self._lock = threading.Lock()  # commit and save_now may run in worker threads
-        self.saved_total = 0
-        self.failed_total = 0
-        self.flushes_total = 0
-        self.last_seconds = 0.0
 
     # bookkeeping ------------------------------------------------------------------------------
     def mark_dirty(self, guild_id: int) -> None:
@@ -147,10 +143,6 @@ class WriteBehind:
         seconds = time.perf_counter() - start
         saved = 0 if error else len(items)
         failed = batch.failed + (len(items) if error else 0)
-        self.saved_total += saved
-        self.failed_total += failed
-        self.flushes_total += 1
-        self.last_seconds = seconds
         return FlushResult(saved, failed, seconds, error)
 
     def flush(self, store: StateStore, snapshot_fn: Callable[[int], bytes]) -> FlushResult:
@@ -172,4 +164,3 @@ class WriteBehind:
             store.save(items)
             for guild_id in items:
                 self._written[guild_id] = self._seq
-        self.saved_total += len(items)

@@ -61,7 +61,6 @@ def test_flush_saves_the_dirty_guilds_in_one_call() -> None:
     assert wb.pending == 0
     assert wb.flush(store, snap(state)).saved == 0  # nothing dirty: no store call
     assert len(store.calls) == 1
-    assert (wb.saved_total, wb.failed_total, wb.flushes_total) == (3, 0, 2)
 
 
 def test_a_failed_flush_loses_nothing() -> None:
@@ -79,7 +78,6 @@ def test_a_failed_flush_loses_nothing() -> None:
     store.down = False
     assert wb.flush(store, snap(state)).saved == 2
     assert store.load([1, 2]) == {1: b"v100", 2: b"v2"}
-    assert (wb.saved_total, wb.failed_total) == (2, 2)
 
 
 def test_snapshot_failures() -> None:
