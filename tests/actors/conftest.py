@@ -10,11 +10,12 @@ import itertools
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.polling import wait_until
 
 INSTALL_HINT = (
     "redis-server is not on PATH; the Redis store tests need a real server: run "
@@ -70,17 +71,23 @@ class RedisServer:
         if self.password:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10.0
-        while not _ping(self.port, self.password):
-            if self.proc.poll() is not None:
+
+        def answers() -> bool:
+            if _ping(self.port, self.password):
+                return True
+            if self.proc is not None and self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
                 self.proc.stderr and self.proc.stderr.close()
                 self.proc = None
                 pytest.fail(f"redis-server exited at start: {err.strip()}", pytrace=False)
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"redis-server did not answer PING on port {self.port} within 10 s")
-            time.sleep(0.02)
+            return False
+
+        try:
+            wait_until(answers, what=f"redis-server to answer PING on port {self.port}",
+                       timeout_s=10.0, interval_s=0.02)  # fmt: skip
+        except AssertionError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

@@ -14,14 +14,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 
 import ray
 from ray.cluster_utils import Cluster
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: tests.fixtures
+
 from actors.remote.runtime import Runtime
 from guildmind.config import parse_config
+from tests.fixtures.polling import wait_until_async
 
 CONFIG = """
 [runtime]
@@ -47,16 +49,6 @@ async def infos(runtime: Runtime) -> dict[str, dict]:
     return {name: dict(w.info) for name, w in runtime.hosts.items()}
 
 
-async def until(predicate, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise TimeoutError(f"not true within {timeout}s")
-
-
 async def main(workdir: Path) -> dict:
     cluster = Cluster(
         initialize_head=True,
@@ -79,9 +71,15 @@ async def main(workdir: Path) -> dict:
             guilds = all(i["guilds"] > 0 for i in now.values())
             return now if nodes == {head_id, b_id} and guilds and stats["applied"] > 300 else None
 
-        before = await until(spread_and_busy, 60)
-        await asyncio.sleep(1.5)  # past the write-behind window
+        await wait_until_async(
+            spread_and_busy,
+            timeout_s=60,
+            interval_s=0.3,
+            what="hosts on both nodes, each with guilds, under load",
+        )
         before = await infos(runtime)
+        # every guild counted in `before` written (write-behind would within 0.5 s)
+        await asyncio.gather(*(w.handle.flush.remote() for w in runtime.hosts.values()))
         on_b = [name for name, i in before.items() if i["node"] == b_id]
         cluster.remove_node(node_b, allow_graceful=False)
 
@@ -91,9 +89,17 @@ async def main(workdir: Path) -> dict:
                         for n in on_b)  # fmt: skip
             return now if moved else None
 
-        after = await until(back_on_head, 60)
+        after = await wait_until_async(
+            back_on_head, timeout_s=60, interval_s=0.3, what=f"{on_b} restarted on the head"
+        )
         applied = (await runtime.stats())["applied"]
-        await until(lambda: _more(runtime, applied + 200), 30)
+        await wait_until_async(
+            runtime.stats,
+            ok=lambda s: s["applied"] > applied + 200,
+            timeout_s=30,
+            interval_s=0.3,
+            what="200 more events applied",
+        )
         restarts = {
             n: runtime.metrics.registry.get_sample_value(
                 "guildmind_host_restarts_total", {"host": n}
@@ -106,10 +112,6 @@ async def main(workdir: Path) -> dict:
         runtime.stop()
         ray.shutdown()
         cluster.shutdown()
-
-
-async def _more(runtime: Runtime, n: int) -> bool:
-    return (await runtime.stats())["applied"] > n
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.raynodes import ROOT
+from tests.fixtures.polling import wait_until
 
 DRIVER = Path(__file__).with_name("cluster_driver.py")
 MARK = "@gm "
@@ -59,21 +60,24 @@ class Driver:
 
     def wait_for(self, check: Callable[[dict], bool], *, what: str, timeout: float = 60) -> dict:
         """The first report (from now on) for which `check` is true."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                report = self.reports.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if "exited" in report:
-                pytest.fail(f"the driver exited ({report}):\n{self.logged()[-6000:]}")
-            if "hosts" in report:
-                self.last = report
-            if check(report):
-                return report
-        pytest.fail(
-            f"no {what} within {timeout}s; last report: {self.last}\n{self.logged()[-3000:]}"
-        )
+
+        def matching() -> dict | None:  # the reports printed since the last look, in order
+            while True:
+                try:
+                    report = self.reports.get_nowait()
+                except queue.Empty:
+                    return None
+                if "exited" in report:
+                    pytest.fail(f"the driver exited ({report}):\n{self.logged()[-6000:]}")
+                if "hosts" in report:
+                    self.last = report
+                if check(report):
+                    return report
+
+        return wait_until(
+            matching, what=what, timeout_s=timeout, interval_s=0.1,
+            detail=lambda: f"last report: {self.last}\n{self.logged()[-3000:]}",
+        )  # fmt: skip
 
     def close(self) -> list[list]:
         """Stop the runtime (stdin closes); what the bot sent."""

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Self
 
+from tests.fixtures.polling import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 RAY = ROOT / ".venv" / "bin" / "ray"
 # Fail fast on a dead node: the GCS marks it dead after ~3 missed 1 s health checks (not ~30 s).
@@ -103,13 +105,15 @@ class RayNode:
             )  # fmt: skip
 
     def wait_started(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while b"Ray runtime started" not in self.log.read_bytes()[self._log_from :]:
+        def started() -> bool:
+            if b"Ray runtime started" in self.log.read_bytes()[self._log_from :]:
+                return True
             if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"ray node {self.name} exited:\n{self.tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"ray node {self.name} did not start:\n{self.tail()}")
-            time.sleep(0.2)
+            return False
+
+        wait_until(started, what=f"ray node {self.name} to start", timeout_s=timeout,
+                   interval_s=0.2, detail=self.tail)  # fmt: skip
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the node's whole process group (SIGKILL: a crash; nothing drains)."""
@@ -221,9 +225,9 @@ def reap(temp_dir: Path, grace: float = 5.0) -> None:
 
     Ray starts its workers in process groups of their own; they exit when their raylet dies,
     and any still there after `grace` seconds is killed by pid (never by name)."""
-    deadline = time.monotonic() + grace
-    while naming(temp_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    with contextlib.suppress(AssertionError):  # not gone by themselves: killed below
+        wait_until(lambda: not naming(temp_dir), what="the cluster's processes to exit",
+                   timeout_s=grace, interval_s=0.2)  # fmt: skip
     for pid in naming(temp_dir):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

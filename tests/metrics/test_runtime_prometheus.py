@@ -9,7 +9,6 @@ new port, discovery follows it there and the driver's restart counter reaches Pr
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import ray
 
 from actors.remote.runtime import Runtime
 from guildmind.config import parse_config
+from tests.fixtures.polling import wait_until_async
 from tests.fixtures.prometheus import (
     ALERTS,
     Prometheus,
@@ -81,14 +81,10 @@ def has_data(prom: Prometheus, expr: str) -> bool:
     return any(float(s["value"][1]) > 0 for s in prom.query(expr))
 
 
-async def wait_for(prom: Prometheus, check, *, what: str, timeout: float = 30.0) -> None:
+async def wait_for(prom: Prometheus, check, *, what: str, timeout_s: float = 30.0) -> None:
     """`Prometheus.wait_for`, without blocking the event loop the runtime's awaits need."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(check):
-            return
-        await asyncio.sleep(0.3)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}; targets: {prom.targets()}")
+    await wait_until_async(lambda: asyncio.to_thread(check), what=what, timeout_s=timeout_s,
+                           interval_s=0.3, detail=lambda: f"targets: {prom.targets()}")  # fmt: skip
 
 
 async def test_prometheus_follows_the_whole_runtime_and_every_query_evaluates(
@@ -127,12 +123,13 @@ async def test_prometheus_follows_the_whole_runtime_and_every_query_evaluates(
             watched = runtime.hosts[name]
             old = processes(prom)[name][2]
             ray.kill(watched.handle, no_restart=False)
-            deadline = time.monotonic() + 30
-            while watched.info.get("metrics") == old and time.monotonic() < deadline:
+
+            async def new_port() -> str | None:
                 await runtime.check(timeout_s=5)
-                await asyncio.sleep(0.3)
-            new = watched.info["metrics"]
-            assert new != old, "the killed host never came back on a new port"
+                return watched.info["metrics"] if watched.info.get("metrics") != old else None
+
+            new = await wait_until_async(new_port, interval_s=0.3,
+                                         what=f"the killed {name} back on a new port")  # fmt: skip
 
             restarts = f'guildmind_host_restarts_total{{process="driver",host="{name}"}}'
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import warnings
 from typing import Any
 
@@ -13,6 +11,7 @@ with warnings.catch_warnings():  # discord.py imports the deprecated stdlib audi
 
 from guildmind.config import Config, parse_config
 from guildmind.emulator import Emulator, GuildSpec
+from tests.fixtures.polling import wait_until_async
 
 
 def config(emu: Emulator, *, kind: str = "emulator", extra: str = "", env=None) -> Config:
@@ -42,12 +41,9 @@ class Collected:
     def of(self, kind: type) -> list:
         return [e for e, _ in self.items if type(e) is kind]
 
-    async def wait(self, predicate, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not offered within {timeout}s: {self.items[-5:]}")
-            await asyncio.sleep(0.02)
+    async def wait(self, predicate, timeout: float = 5.0, what: str = "an offer") -> None:
+        await wait_until_async(predicate, what=what, timeout_s=timeout, interval_s=0.02,
+                               detail=lambda: f"the last offers: {self.items[-5:]}")  # fmt: skip
 
 
 SPECS = [

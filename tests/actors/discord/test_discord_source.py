@@ -18,6 +18,7 @@ from engine import MemberJoinEvent, MessageEvent, PresenceEvent
 from guildmind.emulator import Emulator
 from guildmind.emulator.wiring import EMULATOR_TOKEN
 from metrics import GuildmindMetrics, new_registry
+from tests.fixtures.polling import wait_until_async
 
 AT = 1_900_000_000.0  # the runtime clock's time, far from the wall clock's
 SECRET = "MTIzNDU2.super-secret-token.xyz"
@@ -36,11 +37,13 @@ async def emu() -> AsyncIterator[Emulator]:
 @contextlib.asynccontextmanager
 async def running(source: DiscordSource, offer=None) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(source.run(offer or Collected()))
+
+    def ready() -> bool:
+        assert not task.done(), f"the source stopped before it was ready: {source.error}"
+        return source.status()["ready"]
+
     try:
-        async with asyncio.timeout(10):
-            while not source.status()["ready"]:
-                assert not task.done(), source.error
-                await asyncio.sleep(0.02)
+        await wait_until_async(ready, what="the source to be ready", timeout_s=10, interval_s=0.02)
         yield task
     finally:
         await source.close()
