@@ -116,8 +116,17 @@ class RecordingObserver:
         completion_tokens: int = 0,
         tokens_estimated: bool = False,
     ) -> None:
-        request = LLMRequest(purpose, outcome, seconds, retries, prompt_tokens, completion_tokens)
-        self.requests.append(msgspec.structs.replace(request, tokens_estimated=tokens_estimated))
+        self.requests.append(
+            LLMRequest(
+                purpose,
+                outcome,
+                seconds,
+                retries=retries,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                tokens_estimated=tokens_estimated,
+            )
+        )
 
     def judge_verdicts(self, *, llm: int = 0, cache: int = 0) -> None:
         self.verdicts["llm"] += llm
