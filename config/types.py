@@ -129,6 +129,22 @@ class IntentsConfig(msgspec.Struct, **_S):
     members: bool = True
     presences: bool = True
 
+    def __post_init__(self) -> None:
+        # Without the members intent discord.py keeps no members, so it discards every presence
+        # update (it cannot tell whose it is, nor whether a bot's): presences would silently
+        # give nothing. Member joins need the members intent too.
+        if self.presences and not self.members:
+            raise ValueError(
+                "intents.members: must be true when presences is (without the members intent "
+                "discord.py discards every presence update); set members = true under "
+                "[source.discord.intents] and turn on Server Members Intent in the Discord "
+                "Developer Portal → your application → Bot → Privileged Gateway Intents, or set "
+                "presences = false"
+            )
+
+
+_NAME = Annotated[str, Meta(min_length=1, max_length=80)]
+
 
 class DiscordSourceConfig(msgspec.Struct, **_S):
     """The real Discord gateway (or anything speaking its protocol)."""
@@ -139,9 +155,21 @@ class DiscordSourceConfig(msgspec.Struct, **_S):
     shard_ids: tuple[Annotated[int, Meta(ge=0)], ...] = ()  # () = all
     shard_count: Annotated[int, Meta(ge=0, le=100_000)] = 0  # 0 = Discord's recommendation
     intents: IntentsConfig = IntentsConfig()
+    # What people call the bot in chat, besides @-mentions and replies: a message in the bot's
+    # channels that says one of these (a whole word; a substring in scripts without spaces,
+    # e.g. Japanese) addresses it. () = runtime.bot_name.
+    names: tuple[_NAME, ...] = ()
 
     def __post_init__(self) -> None:
         _env_name("discord.token_env", self.token_env)
+        for name in self.names:
+            if not any(c.isalnum() for c in name):
+                raise ValueError(
+                    f"discord.names: a name needs a letter or a digit, got {name!r} (e.g. "
+                    "names = ['Miku', 'ミク'])"
+                )
+        if len(self.names) > 32:
+            raise ValueError(f"discord.names: at most 32 names, got {len(self.names)}")
         if not self.token_env:
             raise ValueError("discord.token_env: must name an environment variable, got ''")
         _url("discord.api_base", self.api_base, ("http:", "https:"))
