@@ -159,7 +159,7 @@ class Gateway:
                 continue
             payload = data
             if gated and not session.intents & MESSAGE_CONTENT and not _mentions_bot(data, self):
-                payload = {**data, "content": "", "embeds": [], "attachments": []}
+                payload = _without_content(data)
             self._emit(session, name, payload)
             delivered += 1
         return delivered
@@ -365,6 +365,18 @@ class Gateway:
             if d.get("nonce") is not None:
                 chunk["nonce"] = d["nonce"]
             self._emit(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+
+def _without_content(data: dict[str, Any]) -> dict[str, Any]:
+    """A message as an app without the MESSAGE_CONTENT intent gets it (forwarded text too)."""
+    blank = {"content": "", "embeds": [], "attachments": []}
+    payload = {**data, **blank}
+    if data.get("message_snapshots"):
+        payload["message_snapshots"] = [
+            {**snap, "message": {**snap.get("message", {}), **blank}}
+            for snap in data["message_snapshots"]
+        ]
+    return payload
 
 
 def _mentions_bot(data: Any, gateway: Gateway) -> bool:

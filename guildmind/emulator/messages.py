@@ -45,9 +45,13 @@ class MessageLog:
         *,
         mention_ids: list[int] | None = None,
         reply_to: int | None = None,
+        fields: dict[str, Any] | None = None,
         dispatch: bool = True,
     ) -> dict[str, Any]:
         """Create a message, dispatch MESSAGE_CREATE, and return its payload.
+
+        ``fields`` are set on the payload last: a system message's ``type``, a forward's
+        ``message_reference`` and ``message_snapshots``, ``flags``, a webhook's ``author``.
 
         Raises
         ------
@@ -80,6 +84,7 @@ class MessageLog:
             mention_ids=mention_ids or [],
             reference=reference,
             referenced=referenced,
+            fields=fields,
         )
         self.remember(payload)
         if dispatch:

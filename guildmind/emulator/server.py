@@ -21,7 +21,10 @@ from guildmind.emulator.gateway import GUILD_MEMBERS, GUILD_PRESENCES, PRIVILEGE
 from guildmind.emulator.messages import MessageLog
 from guildmind.emulator.records import Counters, Recorder, SentMessage
 from guildmind.emulator.rest import API_PREFIX, RestApi, SendLimits
-from guildmind.emulator.state import Guild, GuildSpec, World, iso
+from guildmind.emulator.state import OMIT, Guild, GuildSpec, World, iso
+
+HAS_SNAPSHOT = 1 << 14  # message flags: a forward
+IS_CROSSPOST = 1 << 1  # a followed channel's announcement, copied here
 
 _log = logging.getLogger(__name__)
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -251,8 +254,14 @@ class Emulator:
         *,
         mention_bot: bool = False,
         reply_to: int | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> int:
-        """A member writes in a channel; returns the new message id."""
+        """A member writes in a channel; returns the new message id.
+
+        ``fields`` are set on the MESSAGE_CREATE payload last, for the messages Discord writes
+        itself: ``{"type": 6, "message_reference": {...}}`` is a pin notice, ``{"type": 7}``
+        a join, ``{"type": 99}`` a type not invented yet.
+        """
         guild = self.guild(guild_id)
         if channel_id not in guild.channel_ids:
             raise KeyError(f"Channel {channel_id!r} is not in guild {guild_id!r}.")
@@ -264,8 +273,74 @@ class Emulator:
             if f"<@{self.bot_id}>" not in content:
                 content = f"<@{self.bot_id}> {content}"
         payload = self.messages.create(
-            channel_id, user_id, content, mention_ids=mentions, reply_to=reply_to
+            channel_id, user_id, content, mention_ids=mentions, reply_to=reply_to, fields=fields
         )
+        await asyncio.sleep(0)
+        return int(payload["id"])
+
+    async def forward_message(
+        self, guild_id: int, channel_id: int, user_id: int, message_id: int
+    ) -> int:
+        """A member forwards a recent message here; returns the forward's id.
+
+        As Discord sends it: type 0, empty content, a ``message_reference`` of type 1
+        (FORWARD) to the original, and the original's text in ``message_snapshots``.
+        """
+        original = self.messages.get(message_id)
+        if original is None:
+            raise KeyError(f"Message {message_id!r} is not a recent emulated message.")
+        snapshot = {
+            key: original.get(key, default)
+            for key, default in (
+                ("type", 0), ("content", ""), ("embeds", []), ("attachments", []),
+                ("timestamp", None), ("edited_timestamp", None), ("flags", 0),
+                ("mentions", []), ("mention_roles", []), ("components", []),
+            )
+        }  # fmt: skip
+        reference = {
+            "type": 1,
+            "message_id": original["id"],
+            "channel_id": original["channel_id"],
+            "guild_id": original.get("guild_id"),
+        }
+        fields = {
+            "type": 0,
+            "flags": HAS_SNAPSHOT,
+            "message_reference": reference,
+            "message_snapshots": [{"message": snapshot}],
+        }
+        return await self.post_message(guild_id, channel_id, user_id, "", fields=fields)
+
+    async def crosspost_message(self, guild_id: int, channel_id: int, message_id: int) -> int:
+        """A followed announcement (a recent message, from anywhere) arrives in a channel here.
+
+        As Discord sends it: the original's text, ``flags`` IS_CROSSPOST, a
+        ``message_reference`` (no type) to the original, and a webhook as the author, named
+        like the original's author and not marked as a bot (as Discord has sent them since
+        2024).
+        """
+        original = self.messages.get(message_id)
+        if original is None:
+            raise KeyError(f"Message {message_id!r} is not a recent emulated message.")
+        webhook_id = self.world.ids.live(self.now())
+        author = {**original["author"], "id": str(webhook_id), "discriminator": "0000"}
+        author.pop("bot", None)
+        fields = {
+            "type": 0,
+            "flags": IS_CROSSPOST,
+            "webhook_id": str(webhook_id),
+            "author": author,
+            "member": OMIT,  # a webhook is no member
+            "message_reference": {
+                "message_id": original["id"],
+                "channel_id": original["channel_id"],
+                "guild_id": original.get("guild_id"),
+            },
+        }
+        if channel_id not in self.guild(guild_id).channel_ids:
+            raise KeyError(f"Channel {channel_id!r} is not in guild {guild_id!r}.")
+        author_id = int(original["author"]["id"])
+        payload = self.messages.create(channel_id, author_id, original["content"], fields=fields)
         await asyncio.sleep(0)
         return int(payload["id"])
 
@@ -276,25 +351,34 @@ class Emulator:
         *,
         status: str = "online",
         activity: str | None = "Project DIVA Mega Mix",
+        activities: list[dict[str, Any]] | None = None,
     ) -> None:
-        """A member's status or game changes (PRESENCE_UPDATE)."""
+        """A member's status or game changes (PRESENCE_UPDATE).
+
+        ``activity`` is a game being played; ``activities``, when given, are Discord activity
+        objects sent as they are (``{"name": "Twitch", "type": 1, "url": ..., "state": game}``).
+        """
         guild = self.guild(guild_id)
         if user_id not in guild.member_ids:
             raise KeyError(f"User {user_id!r} is not a member of guild {guild_id!r}.")
-        guild.presences[user_id] = (status, activity)
+        guild.presences[user_id] = (status, activity if activities is None else tuple(activities))
         data = self.world.presence_payload(guild, user_id, self.now())
         self.gateway.dispatch("PRESENCE_UPDATE", data, guild_id, intent=GUILD_PRESENCES)
         await asyncio.sleep(0)
 
-    async def member_join(self, guild_id: int, user_id: int | None = None) -> int:
-        """A user joins the guild (GUILD_MEMBER_ADD); a new user when ``user_id`` is None."""
+    async def member_join(
+        self, guild_id: int, user_id: int | None = None, *, bot: bool = False
+    ) -> int:
+        """A user joins the guild (GUILD_MEMBER_ADD); a new user (a bot with ``bot``) if no id."""
         guild = self.guild(guild_id)
-        user = self.world.new_user() if user_id is None else self.world.users.get(user_id)
+        user = self.world.new_user(bot=bot) if user_id is None else self.world.users.get(user_id)
         if user is None:
             raise KeyError(f"User {user_id!r} does not exist in the emulator.")
         if user.id not in guild.member_ids:
             guild.member_ids.append(user.id)
             guild.joined_at[user.id] = iso(self.now())
+            if user.bot:
+                guild.bot_ids.add(user.id)
         data = {**self.world.member_payload(guild, user.id), "guild_id": str(guild_id)}
         self.gateway.dispatch("GUILD_MEMBER_ADD", data, guild_id, intent=GUILD_MEMBERS)
         await asyncio.sleep(0)

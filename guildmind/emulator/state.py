@@ -18,6 +18,9 @@ import msgspec
 ChatterLevel = Literal["busy", "normal", "quiet", "dead"]
 CHATTER_LEVELS: tuple[str, ...] = ("busy", "normal", "quiet", "dead")
 
+OMIT: Any = msgspec.UNSET
+"""In a message's `fields`: leave this key out of the payload."""
+
 DISCORD_EPOCH_MS = 1_420_070_400_000
 # Fixed creation time of the static world (guilds, users, channels): ids depend on the seed only.
 _WORLD_EPOCH_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
@@ -59,6 +62,8 @@ class GuildSpec(msgspec.Struct, frozen=True):
         Add a ``#random`` text channel next to ``#general``.
     announcements:
         Add a read-only ``#announcements`` channel where the bot may not send (a send gets 403).
+    bots:
+        How many other bots (a music bot, a moderation bot) are members, all online.
     """
 
     name: str
@@ -66,6 +71,7 @@ class GuildSpec(msgspec.Struct, frozen=True):
     chatter: ChatterLevel = "normal"
     second_channel: bool = True
     announcements: bool = True
+    bots: int = 0
 
     def __post_init__(self) -> None:
         if self.chatter not in CHATTER_LEVELS:
@@ -75,6 +81,8 @@ class GuildSpec(msgspec.Struct, frozen=True):
             )
         if self.users < 1:
             raise ValueError(f"GuildSpec {self.name!r} needs at least 1 user, got {self.users!r}.")
+        if self.bots < 0:
+            raise ValueError(f"GuildSpec {self.name!r} has bots={self.bots!r}; expected >= 0.")
 
 
 @dataclass
@@ -111,7 +119,11 @@ class Guild:
     channels: list[Channel]
     member_ids: list[int]
     joined_at: dict[int, str] = field(default_factory=dict)
-    presences: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    # user → (status, activity): a game's name, or Discord activity objects as sent
+    presences: dict[int, tuple[str, str | tuple[dict[str, Any], ...] | None]] = field(
+        default_factory=dict
+    )
+    bot_ids: set[int] = field(default_factory=set)  # members that are bots, besides ours
 
     @property
     def channel_ids(self) -> list[int]:
@@ -130,8 +142,8 @@ class Guild:
 
     @property
     def human_ids(self) -> list[int]:
-        """Members other than the bot."""
-        return self.member_ids[1:]
+        """Members other than the bot and the guild's other bots."""
+        return [uid for uid in self.member_ids[1:] if uid not in self.bot_ids]
 
 
 def iso(epoch_seconds: float) -> str:
@@ -176,8 +188,8 @@ class World:
         for spec in specs:
             self._add_guild(spec)
 
-    def new_user(self) -> User:
-        user = User(self.ids.static(), f"user{len(self.users):04d}")
+    def new_user(self, *, bot: bool = False) -> User:
+        user = User(self.ids.static(), f"{'bot' if bot else 'user'}{len(self.users):04d}", bot=bot)
         self.users[user.id] = user
         return user
 
@@ -208,6 +220,12 @@ class World:
         guild.joined_at = {uid: joined for uid in guild.member_ids}
         guild.presences = {u.id: ("online", None) for u in humans[: max(1, len(humans) // 2)]}
         guild.presences[self.bot.id] = ("online", None)
+        for _ in range(spec.bots):  # after everything else: the ids of a guild without bots stay
+            other = self.new_user(bot=True)
+            guild.member_ids.append(other.id)
+            guild.bot_ids.add(other.id)
+            guild.joined_at[other.id] = joined
+            guild.presences[other.id] = ("online", None)
         self.guilds[gid] = guild
         self.channels.update((c.id, c) for c in channels)
 
@@ -247,9 +265,11 @@ class World:
 
     def presence_payload(self, guild: Guild, user_id: int, now: float) -> dict[str, Any]:
         status, activity = guild.presences.get(user_id, ("offline", None))
-        activities = []
-        if activity is not None:
+        activities: list[dict[str, Any]] = []
+        if isinstance(activity, str):
             activities.append({"name": activity, "type": 0, "created_at": int(now * 1000)})
+        elif activity:
+            activities.extend(dict(a) for a in activity)
         return {
             "user": {"id": str(user_id)},
             "guild_id": str(guild.id),
@@ -260,7 +280,9 @@ class World:
 
     def role_payloads(self, guild: Guild) -> list[dict[str, Any]]:
         def role(rid: int, name: str, pos: int, perms: int, managed: bool = False) -> dict:
+            tags = {"tags": {"bot_id": str(self.bot.id)}} if managed else {}
             return {
+                **tags,
                 "id": str(rid),
                 "name": name,
                 "color": 0,
@@ -361,7 +383,10 @@ class World:
         mention_ids: list[int] = (),  # type: ignore[assignment]
         reference: dict[str, Any] | None = None,
         referenced: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """A MESSAGE_CREATE payload; `fields` are set on it last (type, flags, embeds…); a
+        field set to `OMIT` is left out."""
         guild = self.guilds[channel.guild_id]
         mentions = [
             {**self.user_payload(uid), "member": self.member_payload(guild, uid, with_user=False)}
@@ -391,4 +416,8 @@ class World:
         if reference is not None:
             payload["message_reference"] = reference
             payload["referenced_message"] = referenced
+        if fields:
+            payload.update(fields)
+            for key in [k for k, v in fields.items() if v is OMIT]:
+                del payload[key]
         return payload
