@@ -7,9 +7,14 @@ faster than real time. Message content only ever goes into a `Line` (host memory
 
 from __future__ import annotations
 
+import re
+from collections.abc import Container
+from typing import Any
+
 import discord
 
 from actors.routing.wire import Line
+from actors.sources.discord.names import says_name
 from config import IntentsConfig
 from engine import MemberJoinEvent, MessageEvent, PresenceEvent
 
@@ -41,17 +46,68 @@ def privileged_asked(config: IntentsConfig) -> list[str]:
     return [name for field, name in PRIVILEGED.items() if getattr(config, field)]
 
 
-def addresses_bot(message: discord.Message, bot_id: int, own_messages: set[int]) -> bool:
-    """True when the message mentions the bot or replies to one of its messages."""
-    if any(user.id == bot_id for user in message.mentions):
-        return True
+# discord.py does not call these "system", but nobody wrote them just now: Discord's copy of a
+# thread's first message at the thread's top, and its announcement of a poll's result.
+_TYPE = discord.MessageType
+_NOT_WRITTEN = frozenset((_TYPE.thread_starter_message, _TYPE.poll_result))
+_REPLY, _FORWARD = discord.MessageReferenceType.reply, discord.MessageReferenceType.forward
+_MARKUP = re.compile(r"<(@[!&]?|#)(\d{1,20})>")
+
+
+def is_conversation(message: discord.Message) -> bool:
+    """True for what someone wrote here: a message, a reply, a forward, a command's message.
+
+    False for what Discord writes itself: pins, joins, boosts, "thread created", follows, stage
+    and incident notices, any type Discord adds later (discord.py's `Message.is_system()`, which
+    is True for types it does not know), thread starters and poll results; for messages by
+    Discord's own system user; and for crossposts (another server's announcement, arriving
+    through a channel follow). None of these is counted, shown in the transcript or addresses
+    the bot.
+    """
+    return not (
+        message.is_system()
+        or message.type in _NOT_WRITTEN
+        or message.author.system
+        or message.flags.is_crossposted
+    )
+
+
+def replies_to_bot(message: discord.Message, bot_id: int, own_messages: Container[int]) -> bool:
+    """True for a reply (not a forward, pin or crosspost) to one of the bot's messages.
+
+    The replied-to message comes with the reply, or is gone (deleted) or was not sent: then
+    the bot's own recent message ids (`own_messages`) tell.
+    """
     ref = message.reference
-    if ref is None:
+    if ref is None or message.type is not discord.MessageType.reply or ref.type is not _REPLY:
         return False
     resolved = ref.resolved
     if isinstance(resolved, discord.Message):
         return resolved.author.id == bot_id
     return ref.message_id is not None and ref.message_id in own_messages
+
+
+def addresses_bot(
+    message: discord.Message,
+    bot_id: int,
+    own_messages: Container[int],
+    names: tuple[str, ...] = (),
+) -> bool:
+    """True when a conversation message is for the bot.
+
+    An @-mention of the bot or of its own role (Discord offers both when one types "@Miku"), a
+    reply to one of its messages, or, from a person, one of `names` in what they wrote (see
+    `names.says_name`). Forwarded text never addresses the bot: it is someone else's.
+    """
+    if any(user.id == bot_id for user in message.mentions):
+        return True
+    if message.role_mentions and message.guild is not None:
+        own_role = message.guild.self_role  # a walk over the roles: only when roles are named
+        if own_role is not None and own_role in message.role_mentions:
+            return True
+    if replies_to_bot(message, bot_id, own_messages):
+        return True
+    return bool(names) and not message.author.bot and says_name(message.content, names)
 
 
 def message_event(
@@ -67,34 +123,90 @@ def message_event(
     )
 
 
+def text(message: discord.Message) -> str:
+    """What the transcript shows of a message: its text; for a forward, the forwarded text.
+
+    A forward's own content is empty (Discord puts the forwarded message in
+    `message_snapshots`); its text is shown after "[forwarded]", with mentions, roles and
+    channels written out by name as `clean_content` does for a message's own text.
+    """
+    own = message.clean_content
+    ref = message.reference
+    if ref is None or ref.type is not _FORWARD:
+        return own
+    forwarded = " ".join(
+        _clean(s.content, message.guild) for s in message.message_snapshots if s.content
+    )
+    return " ".join(part for part in (own, "[forwarded]", forwarded) if part)
+
+
+def _clean(content: str, guild: discord.Guild | None) -> str:
+    def name(m: re.Match[str]) -> str:
+        kind, ident = m[1], int(m[2])
+        found: Any = None
+        if guild is not None:
+            if kind == "#":
+                found = guild.get_channel_or_thread(ident)
+                return f"#{found.name}" if found is not None else "#deleted-channel"
+            found = guild.get_role(ident) if kind == "@&" else guild.get_member(ident)
+        if found is None:
+            return "@deleted-role" if kind == "@&" else "@someone"
+        return f"@{found.name if kind == '@&' else found.display_name}"
+
+    return _MARKUP.sub(name, content)
+
+
 def line(message: discord.Message, event: MessageEvent) -> Line:
     """The transcript line of a message (kept in the host's memory only)."""
     return Line(
         event.guild_id, event.channel_id, message.id, event.author_id,
-        message.author.display_name, message.clean_content, event.at, event.mentions_bot,
+        message.author.display_name, text(message), event.at, event.mentions_bot,
     )  # fmt: skip
 
 
-def _activities(member: discord.Member) -> set[str]:
-    return {
-        a.name
-        for a in member.activities
-        if a.name and getattr(a, "type", None) is not discord.ActivityType.custom
-    }
+def games(member: discord.Member) -> list[str]:
+    """What a member plays: the games they play, then the games they stream (each once).
+
+    Only these are activities to engage: listening (Spotify), watching, competing, a custom
+    status and activity types discord.py does not know (e.g. Discord's "Hang Status") are not.
+    For a stream, the game is what is streamed (discord.py's `Streaming.game`, the payload's
+    `state`), not the stream's title.
+    """
+    playing: list[str] = []
+    streamed: list[str] = []
+    for activity in member.activities:
+        kind = getattr(activity, "type", None)
+        if kind is discord.ActivityType.playing:
+            name, into = activity.name, playing
+        elif kind is discord.ActivityType.streaming:
+            game = activity.game if isinstance(activity, discord.Streaming) else None
+            name, into = game or getattr(activity, "state", None), streamed
+        else:
+            continue
+        name = name.strip() if isinstance(name, str) else ""
+        if name and name not in playing and name not in streamed:
+            into.append(name)
+    return playing + streamed
 
 
 def presence_event(
     before: discord.Member, after: discord.Member, *, at: float
 ) -> PresenceEvent | None:
-    """A presence change; `activity` only when the member started an activity just now."""
+    """A person's presence change; `activity`: the game they started just now, if any."""
     if after.bot:
         return None
     online = after.status is not discord.Status.offline
-    started = sorted(_activities(after) - _activities(before)) if online else []
-    return PresenceEvent(after.guild.id, after.id, at, online, started[0] if started else None)
+    started = None
+    if online:
+        had = set(games(before))
+        started = next((g for g in games(after) if g not in had), None)
+    return PresenceEvent(after.guild.id, after.id, at, online, started)
 
 
-def join_event(member: discord.Member, *, at: float) -> MemberJoinEvent:
+def join_event(member: discord.Member, *, at: float) -> MemberJoinEvent | None:
+    """A person joined (None for a bot: no one to talk to)."""
+    if member.bot:
+        return None
     return MemberJoinEvent(member.guild.id, member.id, at)
 
 

@@ -14,6 +14,11 @@ a failure is counted (`guildmind_events_dropped_total{reason="malformed"}`), log
 kind, and the session goes on. Anything else that still stops the client restarts it, with
 backoff. A refused token or refused privileged intents stop the source with one clear sentence.
 
+Content. discord.py logs every gateway payload (what each member wrote) and every REST body at
+DEBUG, on the loggers `discord.gateway` and `discord.http`: the source drops those two's DEBUG
+records, so debug logging (`guildmind -v`) never writes a message's text. guildmind's own log lines
+name event kinds and exception types, never content.
+
 Secrets. The token is read from the environment variable `source.discord.token_env` inside the
 gateway's own process (never a Ray argument) and never appears in a log line or an error.
 """
@@ -49,6 +54,21 @@ CallHost = Callable[..., Awaitable[Any]]
 
 # guildmind never speaks in voice: no warnings about voice libraries it does not need
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+PAYLOAD_LOGGERS = ("discord.gateway", "discord.http")
+"""discord.py's loggers that write whole payloads (message text) at DEBUG."""
+
+
+def _no_payloads(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.INFO
+
+
+def _quiet_payload_loggers() -> None:
+    # A filter, not a level: a level would also let their INFO lines through where the root
+    # is at WARNING. A logger's filter applies to its own records, whatever the root's level.
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if _no_payloads not in logger.filters:
+            logger.addFilter(_no_payloads)
 
 
 class _Client(discord.AutoShardedClient):
@@ -85,8 +105,10 @@ class DiscordSource:
         token: str,
         emulated: bool = False,
         moods: tuple[str, ...] = (),
+        names: tuple[str, ...] = (),
     ) -> None:
         self.config, self.clock, self.emulated, self.moods = config, clock, emulated, moods
+        self.names = names  # what people call the bot (`normalise.addresses_bot`)
         self._token = token
         self.client: _Client | None = None
         self.offer: Offer = lambda event, line: False
@@ -119,6 +141,7 @@ class DiscordSource:
 
     # running ------------------------------------------------------------------------------
     def _make_client(self) -> _Client:
+        _quiet_payload_loggers()
         cfg = self.config
         client = _Client(
             self,
@@ -216,15 +239,24 @@ class DiscordSource:
 
     # events -------------------------------------------------------------------------------
     def _on_message(self, message: discord.Message) -> None:
-        at = self.clock.now()
-        addressed = norm.addresses_bot(message, self.bot_id, self._own)  # type: ignore[arg-type]
-        event = norm.message_event(message, bot_id=self.bot_id, at=at, addressed=addressed)
-        if event is None:
+        guild = message.guild
+        if guild is None:
+            return  # a direct message
+        if not norm.is_conversation(message):
+            self.counts["not_conversation"] += 1  # a pin, a join, a boost…: nobody spoke
             return
-        counted = self.channels.get(event.guild_id)
-        autonomous = not counted or event.channel_id in counted
+        counted = self.channels.get(guild.id)
+        autonomous = not counted or message.channel.id in counted
+        # Its name is heard only where the bot lives: elsewhere people talk *about* Miku.
+        names = self.names if autonomous else ()
+        addressed = norm.addresses_bot(message, self.bot_id, self._own, names)
         if not (autonomous or addressed):
             return  # not where the bot lives, and not for it: nothing would count it
+        event = norm.message_event(
+            message, bot_id=self.bot_id, at=self.clock.now(), addressed=addressed
+        )
+        if event is None:
+            return
         self.counts["messages"] += 1
         self.offer(event, norm.line(message, event))
 
@@ -235,8 +267,10 @@ class DiscordSource:
             self.offer(event, None)
 
     def _on_join(self, member: discord.Member) -> None:
-        self.counts["joins"] += 1
-        self.offer(norm.join_event(member, at=self.clock.now()), None)
+        event = norm.join_event(member, at=self.clock.now())
+        if event is not None:
+            self.counts["joins"] += 1
+            self.offer(event, None)
 
     def _on_guild(self, guild: discord.Guild) -> None:
         for event in norm.online_members(guild, at=self.clock.now()):
@@ -320,6 +354,7 @@ class DiscordSource:
         client = self.client
         return {
             "messages": self.counts["messages"],
+            "not_conversation": self.counts["not_conversation"],
             "presences": self.counts["presences"],
             "joins": self.counts["joins"],
             "malformed_payloads": sum(self.malformed.values()),
@@ -345,4 +380,7 @@ def make_discord_source(config: Config, clock: Clock) -> DiscordSource:
             "--source emulator starts an emulator and sets them)"
         )
     token = EMULATOR_TOKEN if emulated else os.environ.get(d.token_env, "").strip()
-    return DiscordSource(d, clock, token=token, emulated=emulated, moods=config.mood_book().names())
+    return DiscordSource(
+        d, clock, token=token, emulated=emulated, moods=config.mood_book().names(),
+        names=d.names or (config.runtime.bot_name,),
+    )  # fmt: skip
