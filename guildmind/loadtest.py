@@ -72,11 +72,10 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
     runtime = Runtime(config, host_class=host_class)
     runtime.start()
     try:
-        hosts = [w.handle for w in runtime.hosts.values()]
         rss_before = sum(w.info.get("rss", 0) for w in runtime.hosts.values())
-        await asyncio.sleep(
-            spec.warmup_s
-        )  # start-up (imports, first guilds) is not the steady state
+        await asyncio.sleep(spec.warmup_s)  # start-up (imports, first guilds) is not steady
+        await runtime.check()  # dedicated placement: the hosts made for the guilds seen so far
+        hosts = [w.handle for w in runtime.hosts.values()]
         await asyncio.gather(*(h.load_report.remote(reset=True) for h in hosts))
         start_stats = await runtime.stats()
         started = time.monotonic()
@@ -125,11 +124,15 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
 
 
 async def ramp(
-    spec: LoadSpec, config_for, *, p99_ms: float, factor: float = 1.5, host_class=None
-) -> dict:
-    """Raise the rate by `factor` per step until drops or p99 > `p99_ms`; the best run wins."""
+    spec: LoadSpec, config_for, *, p99_ms: float, factor: float = 1.5, host_class=None,
+    max_steps: int | None = None,
+) -> dict:  # fmt: skip
+    """Raise the rate by `factor` per step until drops or p99 > `p99_ms` (or `max_steps` runs);
+    the best run wins."""
+    if max_steps is not None and max_steps < 1:
+        raise ValueError(f"a ramp takes at least one step, got max_steps={max_steps!r}")
     best, rate, runs = None, spec.rate, []
-    while True:
+    while max_steps is None or len(runs) < max_steps:
         step = LoadSpec(**{**spec.__dict__, "rate": rate})
         report = await run_load(step, config_for(step), host_class=host_class)
         # sustained: nothing dropped, p99 within the bound, and what was sent was applied (the

@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import warnings
+from typing import TypedDict
 
 import msgspec
 import ray
@@ -47,6 +48,43 @@ def metrics_target(server: MetricsServer) -> str:
         return server.target()
     except ValueError:
         return server.target(ray.util.get_node_ip_address())
+
+
+class HostInfo(TypedDict):
+    """What a host's `info()` answers: the one contract the `Runtime` (placement, health checks,
+    service discovery) and the load test read. Every host class the runtime is given (the
+    benchmarks' counting host too) answers with `host_info()`, so a field added here reaches
+    them all."""
+
+    name: str  # the actor's name
+    pid: int  # its process: a new pid means Ray restarted it
+    node: str  # the Ray node it runs on: placement checks it landed where asked
+    metrics: str  # host:port of its /metrics, for service discovery
+    guilds: int  # guilds held now
+    loaded: int  # guilds loaded from the store when it started
+    rounds: int  # rounds running now
+    rss: int  # resident bytes
+
+
+def host_info(
+    name: str, metrics: str, *, guilds: int = 0, loaded: int = 0, rounds: int = 0
+) -> HostInfo:
+    """This host's `HostInfo`; call it inside the host actor (its process, its node)."""
+    return HostInfo(
+        name=name, pid=os.getpid(), node=ray.get_runtime_context().get_node_id(),
+        metrics=metrics, guilds=guilds, loaded=loaded, rounds=rounds, rss=rss_bytes(),
+    )  # fmt: skip
+
+
+def check_host_info(info: dict) -> HostInfo:
+    """`info` if it has every `HostInfo` field; TypeError naming the missing ones otherwise."""
+    missing = sorted(HostInfo.__required_keys__ - info.keys())
+    if missing:
+        raise TypeError(
+            f"host {info.get('name', '?')!r} answered info() without {', '.join(missing)}; "
+            "a host class must answer with actors.remote.host.host_info()."
+        )
+    return info  # type: ignore[return-value]
 
 
 @ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
@@ -113,20 +151,13 @@ class GuildHost:
         reply: BatchReply = self.core.apply(batch)
         return reply.applied, reply.duplicate, reply.malformed
 
-    async def info(self) -> dict:
+    async def info(self) -> HostInfo:
         """Who and where this host is, for the runtime's health checks and service discovery."""
         self._ensure_loops()
-        ctx = ray.get_runtime_context()
-        return {
-            "name": self.name,
-            "pid": os.getpid(),
-            "node": ctx.get_node_id(),
-            "metrics": metrics_target(self.server),
-            "guilds": len(self.core.engine),
-            "loaded": self.loaded,
-            "rounds": len(self.core.tasks),
-            "rss": rss_bytes(),
-        }
+        return host_info(
+            self.name, metrics_target(self.server), guilds=len(self.core.engine),
+            loaded=self.loaded, rounds=len(self.core.tasks),
+        )  # fmt: skip
 
     async def guild(self, guild_id: int) -> dict | None:
         """One guild's mood, signals and last decision (status views, tests)."""

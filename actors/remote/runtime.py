@@ -26,7 +26,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from actors.clock import RuntimeClock
 from actors.remote.directory import Directory, gateway_name, host_name
 from actors.remote.gateway import Gateway
-from actors.remote.host import NAMESPACE, GuildHost
+from actors.remote.host import NAMESPACE, GuildHost, check_host_info
 from actors.routing.ownership import Ownership
 from actors.routing.partition import host_of_partition
 from actors.routing.rebalance import apply_moves, plan_moves
@@ -186,7 +186,7 @@ class Runtime:
         """
         deadline = time.monotonic() + PLACEMENT_WAIT_S
         pause = 0.5
-        while node_id is not None and info["node"] != node_id:
+        while node_id is not None and check_host_info(info)["node"] != node_id:
             ray.kill(handle, no_restart=True)
             _wait_name_free(name)
             if time.monotonic() + pause > deadline:
@@ -256,6 +256,7 @@ class Runtime:
         return moves
 
     def _seen(self, w: _Watched, info: dict) -> None:
+        check_host_info(info)
         if w.pid is not None and info["pid"] != w.pid:
             log.warning("%s restarted (pid %s → %s)", info["name"], w.pid, info["pid"])
             self.metrics.host_restart(info["name"])
@@ -263,12 +264,16 @@ class Runtime:
         self.targets.add(info["name"], info["metrics"], role=w.role)
 
     def _watch_dedicated(self) -> None:
-        for name in ray.get(self.directory.dedicated.remote()):
+        self._adopt(ray.get(self.directory.dedicated.remote()))
+        for w in self.hosts.values():
+            self._seen(w, ray.get(w.handle.info.remote()))
+
+    def _adopt(self, names: list[str]) -> None:
+        """Watch the dedicated hosts the directory made (one per guild, as its events come)."""
+        for name in names:
             if name not in self.hosts:
                 self.hosts[name] = _Watched(ray.get_actor(name, namespace=NAMESPACE), "host")
                 self.metrics.host_seen(name)
-        for w in self.hosts.values():
-            self._seen(w, ray.get(w.handle.info.remote()))
 
     # running ------------------------------------------------------------------------------
     async def check(self, timeout_s: float = 10.0) -> None:
@@ -282,6 +287,8 @@ class Runtime:
                 self.targets.add(gw["name"], gw["metrics"], role="gateway")
             except Exception as e:
                 log.warning("the gateway is not answering (%s); Ray restarts it", type(e).__name__)
+        if self.config.runtime.placement == "dedicated" and self.directory is not None:
+            self._adopt(await self.directory.dedicated.remote())  # guilds seen since the last look
         for name, w in list(self.hosts.items()):
             try:
                 info = await asyncio.wait_for(w.handle.info.remote(), timeout_s)

@@ -4,6 +4,7 @@ Compares `ActionModifier.activate()` (concurrent, with timeouts and a report) ag
 the same 20 `go_activate()` directly in a loop, in the same run, and prints medians and the ratio.
 
 Run:  .venv/bin/python tests/bench/bench_actions.py [--rounds 2000] [--repeats 7]
+      .venv/bin/python tests/bench/bench_actions.py --smoke   # tiny sizes: the suite runs it
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ async def run_direct(classes: list[type[BaseAction]], ctx: ActionContext, rounds
     return time.perf_counter() - t0
 
 
-async def main(rounds: int, repeats: int) -> None:
+async def measure(rounds: int, repeats: int) -> dict[str, float]:
     classes = make_actions()
     modifier = ActionModifier(classes, timeout_s=2.0)
     ctx = make_ctx()
@@ -129,11 +130,23 @@ async def main(rounds: int, repeats: int) -> None:
     print(
         f"modifier overhead per action: {overhead_us:.2f} us; ratio modifier/direct: {m / d:.2f}x"
     )
+    return {
+        "modifier_rounds_per_s": rounds / m, "direct_rounds_per_s": rounds / d,
+        "overhead_us_per_action": overhead_us, "ratio": m / d,
+    }  # fmt: skip
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark, print its figures and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.repeats))
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run at all")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.repeats = 50, 1
+    return asyncio.run(measure(args.rounds, args.repeats))
+
+
+if __name__ == "__main__":
+    main()

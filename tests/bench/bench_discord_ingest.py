@@ -3,6 +3,7 @@
 Run by hand from the repository root::
 
     .venv/bin/python tests/bench/bench_discord_ingest.py --n 20000 --runs 5
+    .venv/bin/python tests/bench/bench_discord_ingest.py --smoke   # tiny: the suite runs it
 
 The emulator runs in a child process (so its JSON encoding and zlib work do not share the
 client's event loop or GIL), pushes ``n`` MESSAGE_CREATE events as fast as the socket takes
@@ -32,7 +33,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # discord.py imports audioop
     import discord
 
-from actors.sources.discord.endpoints import configure_discord_endpoints
+from actors.sources.discord.endpoints import configure_discord_endpoints, reset_discord_endpoints
 from guildmind.emulator import Emulator, GuildSpec
 
 
@@ -75,9 +76,9 @@ class CountingClient(discord.Client):
             await self._reached.wait()
 
 
-def _emulator_process(pipe: Connection) -> None:
+def _emulator_process(pipe: Connection, bot_token: str | None) -> None:
     async def main() -> None:
-        emu = Emulator([GuildSpec("Bench", users=20, chatter="dead")], seed=1)
+        emu = Emulator([GuildSpec("Bench", users=20, chatter="dead")], seed=1, bot_token=bot_token)
         async with emu:
             pipe.send((emu.api_base, emu.gateway_url, emu.token))
             loop = asyncio.get_running_loop()
@@ -95,12 +96,15 @@ def _emulator_process(pipe: Connection) -> None:
 
 
 async def measure_ingest(
-    client_factory: Callable[[], IngestClient], n: int, runs: int = 5, warmup: int = 2_000
-) -> list[float]:
-    """Events per second the client took in, one figure per run (``n`` events each)."""
+    client_factory: Callable[[], IngestClient], n: int, runs: int = 5, warmup: int = 2_000,
+    bot_token: str | None = None,
+) -> list[float]:  # fmt: skip
+    """Events per second the client took in, one figure per run (``n`` events each).
+
+    ``bot_token``: the token the emulator accepts (default: one of its own making)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_emulator_process, args=(child,), daemon=True)
+    proc = ctx.Process(target=_emulator_process, args=(child, bot_token), daemon=True)
     proc.start()
     loop = asyncio.get_running_loop()
     try:
@@ -132,20 +136,28 @@ async def measure_ingest(
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5)
     finally:
+        reset_discord_endpoints()
         parent.send(("stop",))
         proc.join(10)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print its figures and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="events per run")
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    rates = asyncio.run(measure_ingest(CountingClient, args.n, args.runs))
+    parser.add_argument("--warmup", type=int, default=2_000, help="events before the runs")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run at all")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.n, args.runs, args.warmup = 300, 1, 100
+    rates = asyncio.run(measure_ingest(CountingClient, args.n, args.runs, args.warmup))
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"python {sys.version.split()[0]}, discord.py {discord.__version__}")
     print("runs (events/s): " + ", ".join(f"{r:,.0f}" for r in rates))
-    print(f"bare discord.py on_message counter: median {statistics.median(rates):,.0f} events/s")
+    median = statistics.median(rates)
+    print(f"bare discord.py on_message counter: median {median:,.0f} events/s")
+    return {"rates": rates, "median_events_per_s": median}
 
 
 if __name__ == "__main__":

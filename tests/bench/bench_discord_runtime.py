@@ -3,20 +3,22 @@
 Run by hand from the repository root::
 
     .venv/bin/python tests/bench/bench_discord_runtime.py --n 20000 --runs 5
+    .venv/bin/python tests/bench/bench_discord_runtime.py --smoke   # tiny: the suite runs it
 
 Both sides take the same MESSAGE_CREATE blasts from the emulator (in a child process, see
 ``bench_discord_ingest.measure_ingest``), in the same run. The baseline is a bare discord.py
 client whose ``on_message`` only counts. The runtime side is guildmind itself: the gateway
-actor's discord.py client (``discord`` source pointed at the emulator), normalisation, batching,
-Ray calls to the guild hosts, and the engine applying each event; an event counts once a host
-has applied it (the gateway's ``stats()["applied"]``). Target: runtime/baseline ≥ 0.8.
+actor's discord.py client (the ``emulator`` source: the ``discord`` one with the emulator's fixed
+token, so no secret has to reach Ray's workers), normalisation, batching, Ray calls to the guild
+hosts, and the engine applying each event; an event counts once a host has applied it (the
+gateway's ``stats()["applied"]``). Target: runtime/baseline ≥ 0.8. The runtime joins the Ray this
+process already runs (the test suite's), else starts a light local one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import tempfile
@@ -31,7 +33,7 @@ from discord.http import Route  # noqa: E402
 
 from actors.remote.runtime import Runtime  # noqa: E402
 from guildmind.config import parse_config  # noqa: E402
-from guildmind.emulator.wiring import wait_connected  # noqa: E402
+from guildmind.emulator.wiring import EMULATOR_TOKEN, wait_connected  # noqa: E402
 
 
 class RuntimeClient:
@@ -45,12 +47,12 @@ class RuntimeClient:
         self._closed = asyncio.Event()
 
     async def start(self, token: str) -> None:
-        os.environ["DISCORD_TOKEN"] = token  # before Ray starts: its workers inherit it
+        assert token == EMULATOR_TOKEN, "measure_ingest(..., bot_token=EMULATOR_TOKEN)"
         cfg = parse_config(
             f"""
 [runtime]
 hosts = {self.hosts}
-address = "local"  # a Ray of its own, never a cluster already running here
+address = "local"  # a Ray of its own (unless this process runs one), never a cluster here
 data_dir = "{tempfile.mkdtemp(prefix="gm-bench-")}"
 [state]
 url = "memory:"
@@ -59,7 +61,7 @@ port = 0
 [defaults]
 quiet_hours = false
 [source]
-kind = "discord"
+kind = "emulator"
 [source.discord]
 api_base = "{Route.BASE}"
 gateway_url = "{DiscordWebSocket.DEFAULT_GATEWAY}"
@@ -91,21 +93,30 @@ gateway_url = "{DiscordWebSocket.DEFAULT_GATEWAY}"
         self._closed.set()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print its figures and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="events per run")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2_000, help="events before the runs")
     parser.add_argument("--hosts", type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run at all")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.n, args.runs, args.warmup, args.hosts = 300, 1, 100, 1
+    token = EMULATOR_TOKEN
     print("bare discord.py client (on_message counts):")
-    bare = asyncio.run(measure_ingest(CountingClient, args.n, args.runs))
+    bare = asyncio.run(measure_ingest(CountingClient, args.n, args.runs, args.warmup, token))
     print("guildmind runtime (discord.py → gateway actor → hosts → engine):")
-    full = asyncio.run(measure_ingest(lambda: RuntimeClient(args.hosts), args.n, args.runs))
+    full = asyncio.run(
+        measure_ingest(lambda: RuntimeClient(args.hosts), args.n, args.runs, args.warmup, token)
+    )
     b, f = statistics.median(bare), statistics.median(full)
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"bare discord.py: median {b:,.0f} events/s ({', '.join(f'{r:,.0f}' for r in bare)})")
     print(f"guildmind runtime: median {f:,.0f} events/s ({', '.join(f'{r:,.0f}' for r in full)})")
     print(f"ratio runtime/bare: {f / b:.2f} (target ≥ 0.8)")
+    return {"bare": bare, "runtime": full, "bare_median": b, "runtime_median": f, "ratio": f / b}
 
 
 if __name__ == "__main__":

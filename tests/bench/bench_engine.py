@@ -1,6 +1,7 @@
 """Engine throughput and memory, beside the practical ceiling, in one run (run by hand).
 
     .venv/bin/python tests/bench/bench_engine.py [--guilds 100000] [--events 1000000] [--runs 5]
+    .venv/bin/python tests/bench/bench_engine.py --smoke   # tiny sizes, ~1 s: the suite runs it
 
 Events are pre-encoded as msgpack batches of 1,000 (as they cross the Ray boundary). The engine
 path decodes each batch and applies every event, deciding after each counted message (as a guild
@@ -99,12 +100,16 @@ def idle_guild_bytes(guilds: int) -> float:
     return used / guilds
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark, print its figures and return them."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--guilds", type=int, default=100_000)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
-    args = ap.parse_args()
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: does it run, not how fast")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.guilds, args.events, args.runs = 1_000, 20_000, 1
     batches = make_batches(args.guilds, args.events)
     engine_rates, ceiling_rates = [], []
     for _ in range(args.runs):
@@ -117,7 +122,12 @@ def main() -> None:
     print(f"engine  : {eng:12,.0f} events/s  (decode + apply + check per message; {acted} acted)")
     print(f"ceiling : {ceil:12,.0f} events/s  (decode + dict counter)")
     print(f"ratio   : {eng / ceil:.2f} of the ceiling")
-    print(f"idle guild: {idle_guild_bytes(args.guilds):,.0f} bytes each")
+    idle = idle_guild_bytes(args.guilds)
+    print(f"idle guild: {idle:,.0f} bytes each")
+    return {
+        "engine_events_per_s": eng, "ceiling_events_per_s": ceil, "ratio": eng / ceil,
+        "events": n, "acted": acted, "idle_guild_bytes": idle,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

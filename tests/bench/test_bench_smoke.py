@@ -1,0 +1,110 @@
+"""Every benchmark in tests/bench, run in its smoke mode: the same code at tiny sizes.
+
+The benchmarks are run by hand for the README's Performance figures; this makes sure none of them
+breaks unnoticed in between (bench_runtime.py did: its counting host fell behind the host `info()`
+contract). Each runs in this process, the Ray ones on the session Ray, and is checked to have
+completed with sane figures: present, positive, ratios computed from them, the ceiling printed.
+Never how fast: speed is what the benchmarks measure, not something a test can assert on a
+shared, noisy machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).parent
+
+
+def positive(*values: float) -> bool:
+    return all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in values)
+
+
+def smoke(name: str, capsys: pytest.CaptureFixture[str]) -> tuple[dict, str]:
+    """Run `name`'s `main(["--smoke"])`; its figures and what it printed."""
+    module: ModuleType = importlib.import_module(name)  # tests/bench is on sys.path (rootdir)
+    figures = module.main(["--smoke"])
+    return figures, capsys.readouterr().out
+
+
+def check_engine(f: dict, out: str) -> None:
+    assert positive(f["engine_events_per_s"], f["ceiling_events_per_s"], f["idle_guild_bytes"])
+    assert f["events"] == 20_000 and f["acted"] > 0
+    assert f["ratio"] == f["engine_events_per_s"] / f["ceiling_events_per_s"]
+    assert "ceiling :" in out and "ratio   :" in out
+
+
+def check_actions(f: dict, out: str) -> None:
+    assert positive(f["modifier_rounds_per_s"], f["direct_rounds_per_s"], f["ratio"])
+    assert f["ratio"] == pytest.approx(f["direct_rounds_per_s"] / f["modifier_rounds_per_s"])
+    assert math.isfinite(f["overhead_us_per_action"])  # a difference of two timings: any sign
+    assert "direct go_activate() loop:" in out
+
+
+def check_runtime(f: dict, out: str) -> None:
+    assert positive(f["synthetic_events_per_s"])
+    for part in ("sharded", "ceiling", "dedicated"):
+        report = f[part]
+        assert report["events_processed"] > 0 and positive(report["events_per_s"]), part
+        assert report["events_dropped"] == 0, part
+        assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p99"], part
+    for part in ("sharded", "ceiling"):  # one ramp step each; whether it counted as sustained
+        (step,) = f[part]["ramp"]["steps"]  # depends on the machine's load, not on the code
+        assert f[part]["ramp"]["sustained_events_per_s"] in (0.0, step["events_per_s"])
+    assert f["dedicated"]["hosts"] == 1  # the one guild's own
+    assert positive(f["dedicated_rss_bytes_per_guild"])
+    ceiling = f["ceiling"]["ramp"]["sustained_events_per_s"]
+    assert f["ratio"] == f["sharded"]["ramp"]["sustained_events_per_s"] / max(ceiling, 1)
+    assert "ceiling  :" in out and "ratio    :" in out
+
+
+def check_scaleout(f: dict, out: str) -> None:
+    (run,) = f["runs"]
+    assert run["partitions"] == 1024 // 3 and run["guilds_moved"] > 0
+    assert 0 < run["took_s"]["held"] <= run["took_s"]["routed"]
+    assert run["lost_or_twice"] == 0 and run["dropped"] == {}  # what the benchmark also claims
+    assert positive(f["move_s"], f["held_s"], f["ceiling_s"])
+    assert f["ratio"] == f["ceiling_s"] / f["move_s"]
+    assert "ceiling  :" in out
+
+
+def check_discord_ingest(f: dict, out: str) -> None:
+    assert len(f["rates"]) == 1 and positive(*f["rates"], f["median_events_per_s"])
+    assert "bare discord.py on_message counter" in out
+
+
+def check_discord_runtime(f: dict, out: str) -> None:
+    assert len(f["bare"]) == len(f["runtime"]) == 1
+    assert positive(*f["bare"], *f["runtime"], f["ratio"])
+    assert f["ratio"] == f["runtime_median"] / f["bare_median"]
+    assert "ratio runtime/bare" in out
+
+
+CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (check, needs Ray)
+    "bench_engine": (check_engine, False),
+    "bench_actions": (check_actions, False),
+    "bench_runtime": (check_runtime, True),
+    "bench_scaleout": (check_scaleout, True),
+    "bench_discord_ingest": (check_discord_ingest, False),
+    "bench_discord_runtime": (check_discord_runtime, True),
+}
+
+
+def test_every_benchmark_has_a_smoke_check() -> None:
+    assert {p.stem for p in BENCH.glob("bench_*.py")} == set(CHECKS)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_the_benchmark_runs_in_smoke_mode(
+    name: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check, needs_ray = CHECKS[name]
+    if needs_ray:
+        request.getfixturevalue("ray_session")
+    figures, out = smoke(name, capsys)
+    check(figures, out)
