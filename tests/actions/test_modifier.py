@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 
 from actions import ActionModifier, BaseAction
 from tests.actions.actions_testkit import FakeLLM, make_ctx
+from tests.fixtures.polling import wait_until_async
 
 
 def action(
@@ -49,13 +49,32 @@ async def test_report_in_registration_order() -> None:
     assert set(report.actions) == {"a", "c", "d"}
 
 
+def hanging(name: str, log: list[str]) -> type[BaseAction]:
+    """An action whose `go_activate()` never answers; `log` records its start and cancellation."""
+
+    async def go_activate(self: BaseAction, llm_judge_model: object = None) -> bool:
+        log.append(f"start {name}")
+        try:
+            await asyncio.Event().wait()  # nothing ever sets it
+        except asyncio.CancelledError:
+            log.append(f"cancelled {name}")
+            raise
+        return True
+
+    return type(name.title(), (BaseAction,), {"action_name": name, "go_activate": go_activate})
+
+
 async def test_n_slow_actions_cost_one_timeout(caplog: pytest.LogCaptureFixture) -> None:
-    classes = [action(f"slow{i}", delay=5.0) for i in range(10)] + [action("fast")]
+    """All slow actions run under one shared deadline: every one started before the first was
+    cancelled (one after another, each would be cancelled before the next started)."""
+    log: list[str] = []
+    classes = [hanging(f"slow{i}", log) for i in range(10)] + [action("fast")]
     modifier = ActionModifier(classes, timeout_s=0.1)
-    t0 = time.perf_counter()
-    report = await modifier.activate(make_ctx("x"))
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5
+    async with asyncio.timeout(10):  # only so a regression cannot hang the suite
+        report = await modifier.activate(make_ctx("x"))
+    await wait_until_async(lambda: len(log) == 20, what="every slow action cancelled")
+    assert log[:10] == [f"start slow{i}" for i in range(10)]
+    assert sorted(log[10:]) == sorted(f"cancelled slow{i}" for i in range(10))
     assert report.activated == ["fast"]
     assert all(report.inactive[f"slow{i}"] == "timeout" for i in range(10))
     assert report.outcomes["slow3"] == "timeout"
@@ -65,11 +84,25 @@ async def test_n_slow_actions_cost_one_timeout(caplog: pytest.LogCaptureFixture)
 
 
 async def test_concurrent_not_sequential() -> None:
-    classes = [action(f"a{i}", delay=0.05) for i in range(8)]
-    t0 = time.perf_counter()
-    report = await ActionModifier(classes, timeout_s=1.0).activate(make_ctx())
-    assert time.perf_counter() - t0 < 0.3
-    assert len(report.activated) == 8
+    """Eight actions that each answer only once all eight are running at the same time: run one
+    after another, the first would wait for the others forever (and time out)."""
+    running, everyone_in = 0, asyncio.Event()
+
+    async def go_activate(self: BaseAction, llm_judge_model: object = None) -> bool:
+        nonlocal running
+        running += 1
+        if running == 8:
+            everyone_in.set()
+        await everyone_in.wait()
+        return True
+
+    classes = [
+        type(f"A{i}", (BaseAction,), {"action_name": f"a{i}", "go_activate": go_activate})
+        for i in range(8)
+    ]
+    report = await ActionModifier(classes, timeout_s=5.0).activate(make_ctx())
+    assert report.activated == [f"a{i}" for i in range(8)]
+    assert set(report.outcomes.values()) == {"activated"}
 
 
 async def test_raising_action_leaves_others_untouched(caplog: pytest.LogCaptureFixture) -> None:
@@ -158,22 +191,32 @@ async def test_execute_wrapper_contains_failures(caplog: pytest.LogCaptureFixtur
 
 
 async def test_cancel_resistant_action_does_not_hang_the_round() -> None:
+    """The round returns at its timeout even when a cancelled action keeps running: the action's
+    clean-up waits on `release`, which is set only after the round has returned."""
+    log: list[str] = []
+    release = asyncio.Event()
+
     class Stubborn(BaseAction):
         action_name = "stubborn"
 
         async def go_activate(self, llm_judge_model: object = None) -> bool:
+            log.append("start")
             try:
-                await asyncio.sleep(5)
+                await asyncio.Event().wait()
             except asyncio.CancelledError:
-                await asyncio.sleep(0.05)
+                log.append("cancelled")
+                await release.wait()
+                log.append("raised")
                 raise RuntimeError("raised while cancelled") from None
             return True
 
-    t0 = time.perf_counter()
     report = await ActionModifier([Stubborn], timeout_s=0.05).activate(make_ctx())
-    assert time.perf_counter() - t0 < 0.09
     assert report.outcomes == {"stubborn": "timeout"}
-    await asyncio.sleep(0.1)  # the late exception is retrieved, so no warning is logged
+    await wait_until_async(lambda: "cancelled" in log, what="the stubborn action cancelled")
+    assert log == ["start", "cancelled"]  # the round returned; the action has not ended yet
+    release.set()  # only now may it finish cleaning up (and raise)
+    await wait_until_async(lambda: log[-1] == "raised", what="the stubborn action to finish")
+    await asyncio.sleep(0)  # its late exception was retrieved: no "never retrieved" warning
 
 
 def test_bad_settings() -> None:

@@ -12,23 +12,66 @@ import pytest
 from actors.clock import Clock, ManualClock, RuntimeClock
 
 
-def test_defaults_follow_wall_time() -> None:
+class FakeTime:
+    """Stands in for the `time` module inside `actors.clock`: wall and monotonic time that move
+    only when told, and a wall clock that can step without the monotonic one (NTP, a suspend)."""
+
+    def __init__(self, wall: float = 1_700_000_000.0, mono: float = 5_000.0) -> None:
+        self.wall, self.mono = wall, mono
+
+    def time(self) -> float:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.wall += seconds
+        self.mono += seconds
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    fake = FakeTime()
+    monkeypatch.setattr("actors.clock.time", fake)
+    return fake
+
+
+def test_defaults_follow_wall_time(fake_time: FakeTime) -> None:
     clock = RuntimeClock()
     assert clock.speed == 1.0
-    assert abs(clock.now() - time.time()) < 0.05
-    assert abs(clock() - time.time()) < 0.05
+    assert clock.now() == clock() == fake_time.wall
+    fake_time.advance(2.5)
+    assert clock.now() == fake_time.wall
 
 
-def test_speed_compresses_time() -> None:
+def test_speed_compresses_time(fake_time: FakeTime) -> None:
     clock = RuntimeClock(speed=1000.0, origin=1_000.0)
-    t0 = clock.now()
-    assert 1_000.0 <= t0 < 1_000.0 + 50.0
-    time.sleep(0.02)
-    elapsed = clock.now() - t0
-    assert 15.0 <= elapsed < 1000.0  # 20 ms real ≈ 20 s virtual
+    assert clock.now() == 1_000.0
+    fake_time.advance(0.02)
+    assert clock.now() == pytest.approx(1_020.0)  # 20 ms real = 20 s virtual
     assert clock.real_seconds(60.0) == pytest.approx(0.06)
     assert clock.real_delay_until(clock.now() - 5) == 0.0
-    assert 0.0 < clock.real_delay_until(clock.now() + 100.0) <= 0.1
+    assert clock.real_delay_until(clock.now() + 100.0) == pytest.approx(0.1)
+
+
+def test_a_wall_clock_step_does_not_move_virtual_time(fake_time: FakeTime) -> None:
+    clock = RuntimeClock(speed=10.0, origin=1_000.0)
+    fake_time.wall -= 3600  # the wall clock steps back an hour; monotonic time goes on
+    fake_time.mono += 1.0
+    assert clock.now() == pytest.approx(1_010.0)
+    fake_time.wall += 7200
+    assert clock.now() == pytest.approx(1_010.0)
+
+
+def test_the_real_clock_advances() -> None:
+    """The one check on the real clocks (no bound on how fast: only that virtual time moves, and
+    `speed` times as fast as real time, measured by the same monotonic clock)."""
+    clock = RuntimeClock(speed=1000.0)
+    m0, v0 = time.monotonic(), clock.now()
+    time.sleep(0.01)
+    v1, m1 = clock.now(), time.monotonic()
+    assert 0 < v1 - v0 <= (m1 - m0) * 1000.0 + 1e-3  # (float rounding)
 
 
 def test_now_never_runs_backwards() -> None:
@@ -48,13 +91,16 @@ def test_bad_origin_is_rejected() -> None:
         RuntimeClock(origin=float("nan"))
 
 
-def test_round_trip_through_dict_agrees() -> None:
+def test_round_trip_through_dict_agrees(fake_time: FakeTime) -> None:
     clock = RuntimeClock(speed=60.0, origin=1_700_000_000.0)
     spec = clock.to_dict()
     assert set(spec) == {"origin", "real_start", "speed"}
     json.dumps(spec)  # plain data: any transport can carry it
+    fake_time.advance(12.0)  # another process builds its clock 12 s later
     other = RuntimeClock.from_dict(spec)
-    assert abs(other.now() - clock.now()) < 60.0 * 0.01  # within 10 ms of real time
+    assert other.now() == clock.now() == pytest.approx(1_700_000_000.0 + 12.0 * 60)
+    fake_time.advance(1.0)
+    assert other.now() == clock.now()
     assert "speed=60.0" in repr(other)
 
 
