@@ -8,7 +8,6 @@ test writes its own traffic.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from actors.stores.base import open_store
 from engine.state import restore
 from guildmind.emulator import Emulator, GuildSpec
 from guildmind.emulator.wiring import EMULATOR_TOKEN, pointed_at, wait_connected
+from tests.fixtures.polling import wait_until_async
 
 pytestmark = [pytest.mark.usefixtures("ray_session"), pytest.mark.asyncio(loop_scope="module")]
 
@@ -69,11 +69,19 @@ class World:
         return [s for s in said if s.message.guild_id == self.ids[name]]
 
     async def wait_said(self, name: str, n: int = 1, timeout: float = 20.0) -> list:
-        deadline = time.monotonic() + timeout
-        while len(found := await self.said(name)) < n:
-            assert time.monotonic() < deadline, f"{name}: said {found}"
-            await asyncio.sleep(0.1)
-        return found
+        return await wait_until_async(lambda: self.said(name), ok=lambda found: len(found) >= n,
+                                      what=f"{n} messages of the bot in {name}",
+                                      timeout_s=timeout)  # fmt: skip
+
+    async def virtual_time(self, at: float, what: str) -> None:
+        """Until the runtime clock reaches `at`."""
+        await wait_until_async(lambda: self.rt.clock.now() >= at, what=what,
+                               timeout_s=(at - self.rt.clock.now()) / SPEED + 20)  # fmt: skip
+
+    async def past_the_gap(self, name: str) -> None:
+        """Until the 30 s minimum between the bot's actions in `name` has passed (virtual)."""
+        last = max((s.at for s in await self.said(name)), default=0.0)
+        await self.virtual_time(last + 31, f"31 s after the bot last spoke in {name}")
 
     async def replies_to(self, message_id: int, timeout: float = 10.0):
         def answered() -> list:
@@ -126,8 +134,7 @@ async def test_nothing_is_sent_in_the_first_120_seconds(world: World) -> None:
     early = await world.emu.post_message(
         g.id, g.system_channel_id, g.human_ids[0], "hi", mention_bot=True
     )
-    while world.virtual_since_start() < 125:
-        await asyncio.sleep(0.1)
+    await world.virtual_time(world.rt.started_at + 125, "125 s of virtual time since the start")
     later = await world.emu.post_message(
         g.id, g.system_channel_id, g.human_ids[1], "hi?", mention_bot=True
     )
@@ -150,8 +157,15 @@ async def test_a_busy_chat_gets_join_conversation_in_a_bubbly_guild_and_fomo_in_
     first = (await world.wait_said("bubbly"))[0]
     assert first.message.action == "join_conversation" and "momentum" in first.reason
     await world.talk("shy", 19, every=0.05)  # 38 messages: shy still waits
-    await asyncio.sleep(1.0)
+    # every one of them applied (each decided as it came), and none made the bot act ...
+    shy = await wait_until_async(
+        lambda: world.rt.guild(world.ids["shy"]),
+        ok=lambda g: g and (g["messages_since_appearance"] >= 38 or g["last_action"]),
+        what="the 38 messages in the shy guild applied",
+    )
+    assert shy["last_action"] is None and shy["messages_since_appearance"] == 38, shy
     assert await world.said("shy") == []
+    # ... while four more, in the same guild, do: fomo's threshold for shy is 40
     await world.talk("shy", 4, every=0.05)
     first = (await world.wait_said("shy"))[0]
     assert first.message.action == "fomo_response"
@@ -161,7 +175,7 @@ async def test_a_mention_and_a_reply_to_the_bot_get_replies(world: World) -> Non
     mention = await world.talk("mentions", 1, mention=True)
     answer = (await world.replies_to(mention))[0]
     g = world.guild("mentions")
-    await asyncio.sleep(1.6)  # past the 30 s minimum between actions
+    await world.past_the_gap("mentions")
     reply = await world.emu.post_message(
         g.id, g.system_channel_id, g.human_ids[1], "really?", reply_to=answer.message_id
     )
@@ -176,7 +190,7 @@ async def test_malformed_message_creates_do_not_stop_the_bot(world: World) -> No
     for missing in ("channel_id", "author", "id"):
         broken = {k: v for k, v in good.items() if k != missing}
         await world.emu.dispatch_raw("MESSAGE_CREATE", broken, g.id)
-    await asyncio.sleep(1.6)
+    await world.past_the_gap("mentions")
     mention = await world.talk("mentions", 1, mention=True)
     assert await world.replies_to(mention)
     stats = await world.rt.stats()
@@ -187,7 +201,7 @@ async def test_a_forced_reconnect_resumes_without_losing_the_guilds(world: World
     resumes = world.emu.counters.ops["RESUME"]
     assert await world.emu.force_reconnect() >= 1
     await world.emu.wait_until(lambda: world.emu.counters.ops["RESUME"] > resumes, 10)
-    await asyncio.sleep(1.6)
+    await world.past_the_gap("mentions")
     mention = await world.talk("mentions", 1, mention=True)
     assert await world.replies_to(mention)
     assert (await world.rt.stats())["guilds"] == len(SPECS)

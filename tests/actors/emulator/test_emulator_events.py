@@ -10,6 +10,7 @@ import pytest
 from emulator_harness import Bot, running
 
 from guildmind.emulator import LEVELS, ChatterProcess, Emulator
+from tests.fixtures.polling import wait_until_async
 
 
 async def test_presence_update_reaches_on_presence_update_with_the_activity(emu: Emulator) -> None:
@@ -18,9 +19,8 @@ async def test_presence_update_reaches_on_presence_update_with_the_activity(emu:
     bot = Bot()
     async with running(bot, emu.token):
         await emu.set_presence(guild.id, user, status="online", activity="Project DIVA Mega Mix")
-        async with asyncio.timeout(2):
-            while not bot.presences:
-                await asyncio.sleep(0.01)
+        await wait_until_async(lambda: bot.presences, what="a presence update at the client",
+                               timeout_s=2, interval_s=0.01)  # fmt: skip
         before, after = bot.presences[0]
         assert after.id == user and after.guild.id == guild.id
         assert after.status is discord.Status.online
@@ -33,9 +33,8 @@ async def test_member_join_reaches_on_member_join(emu: Emulator) -> None:
     bot = Bot()
     async with running(bot, emu.token):
         new_id = await emu.member_join(guild.id)
-        async with asyncio.timeout(2):
-            while not bot.joins:
-                await asyncio.sleep(0.01)
+        await wait_until_async(lambda: bot.joins, what="a member join at the client",
+                               timeout_s=2, interval_s=0.01)  # fmt: skip
         member = bot.joins[0]
         assert member.id == new_id and member.guild.id == guild.id
         assert bot.get_guild(guild.id).member_count == guild.spec.users + 2  # type: ignore[union-attr]
@@ -75,8 +74,15 @@ async def test_malformed_message_create_escapes_client_start(
         with pytest.raises(error):
             await asyncio.wait_for(task, 2)
         assert not bot.is_closed()
-        await emu.post_message(guild.id, guild.system_channel_id, guild.human_ids[0], "lost")
-        await asyncio.sleep(0.05)
+        # A client connected now (the control) receives the next message; the broken one never
+        # does, though the emulator sent it to both sessions.
+        witness = Bot()
+        async with running(witness, emu.token):
+            lost = await emu.post_message(
+                guild.id, guild.system_channel_id, guild.human_ids[0], "lost"
+            )
+            await witness.wait_for_messages(1)
+            assert [m.id for m in witness.messages] == [lost]
         assert [m.id for m in bot.messages] == [good_id]
 
 
@@ -107,9 +113,8 @@ async def test_chatter_at_high_speed_reaches_the_client(emu: Emulator) -> None:
         )
         await emu.stop_chatter()
         await bot.wait_for_messages(20)
-        async with asyncio.timeout(2):
-            while not bot.presences:
-                await asyncio.sleep(0.01)
+        await wait_until_async(lambda: bot.presences, what="a presence update at the client",
+                               timeout_s=2, interval_s=0.01)  # fmt: skip
     chatty = {m.guild.id for m in bot.messages if m.guild is not None}
     dead = next(g.id for g in emu.guilds if g.spec.chatter == "dead")
     assert dead not in chatty and len(chatty) >= 2

