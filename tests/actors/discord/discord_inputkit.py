@@ -27,6 +27,7 @@ from actors.sources.discord.endpoints import reset_discord_endpoints
 from actors.sources.discord.source import DiscordSource, make_discord_source
 from guildmind.emulator import Emulator, Guild, GuildSpec
 from guildmind.emulator.wiring import EMULATOR_TOKEN
+from tests.fixtures.polling import wait_until_async
 
 AT = 1_900_000_000.0  # the runtime clock's time
 
@@ -34,11 +35,13 @@ AT = 1_900_000_000.0  # the runtime clock's time
 @contextlib.asynccontextmanager
 async def running(source: DiscordSource, offer: Collected) -> AsyncIterator[None]:
     task = asyncio.create_task(source.run(offer))
+
+    def ready() -> bool:
+        assert not task.done(), f"the source stopped before it was ready: {source.error}"
+        return source.status()["ready"]
+
     try:
-        async with asyncio.timeout(10):
-            while not source.status()["ready"]:
-                assert not task.done(), f"the source stopped before it was ready: {source.error}"
-                await asyncio.sleep(0.02)
+        await wait_until_async(ready, what="the source to be ready", timeout_s=10, interval_s=0.02)
         yield
     finally:
         await source.close()
