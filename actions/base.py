@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from actions.context import ActionContext, OutgoingMessage
 from actions.judge import JudgeRequest, _JudgeRound, ask_judge
+from actions.words import phrase_pattern, says
 
 if TYPE_CHECKING:
     from actions.llm import LLMClient
@@ -144,22 +145,34 @@ class BaseAction:
     async def _keyword_match(
         self, keywords: list[str] | tuple[str, ...], case_sensitive: bool = False
     ) -> bool:
-        """True when any keyword occurs in the recent human messages. Logs keywords, never text."""
+        """True when a recent human message says one of `keywords` (`actions.words.says`: whole
+        words in scripts written with spaces, substrings in those without; code, links and
+        markup aside). Logs the keywords, never the text."""
         if isinstance(keywords, str):
             keywords = [keywords]
-        text = self.ctx.human_text(case_sensitive=case_sensitive)
-        if case_sensitive:
-            matched = [k for k in keywords if k and k in text]
-        else:
-            matched = [k for k in keywords if k and k.casefold() in text]
+        keys = tuple(keywords)
+        texts = [m.content for m in self.ctx.messages if not m.is_bot]
+        # Most rounds match nothing: one search over the whole transcript (joined and folded once
+        # per context) settles that; a hit is confirmed message by message.
+        pattern = phrase_pattern(keys, case_sensitive)
+        hit = (
+            pattern is not None
+            and pattern.search(self.ctx.human_text(case_sensitive=case_sensitive)) is not None
+            and any(says(t, keys, case_sensitive=case_sensitive) for t in texts)
+        )
         if logger.isEnabledFor(logging.DEBUG):
-            if matched:
+            if hit:
+                matched = [
+                    k
+                    for k in dict.fromkeys(keys)
+                    if any(says(t, (k,), case_sensitive=case_sensitive) for t in texts)
+                ]
                 logger.debug("keyword match for %r: matched %r", self.action_name, matched)
             else:
                 logger.debug(
-                    "keyword match for %r: none of %d keywords", self.action_name, len(keywords)
+                    "keyword match for %r: none of %d keywords", self.action_name, len(keys)
                 )
-        return bool(matched)
+        return hit
 
     async def _llm_judge_activation(
         self,
