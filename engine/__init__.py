@@ -5,18 +5,23 @@ standard library and msgspec.
 """
 
 from .baseline import V1Policy
+from .check import Check
 from .config import GuildSettings, QuietHours, RuleConfig
-from .decision import ACTIONS, Decision
+from .decision import Decision
 from .engine import AutonomousEngine
 from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent
 from .moods import ASLEEP, BUILTIN_MOODS, MoodBook, MoodProfile, parse_moods
+from .rules import ACTIONS, RULES
 from .state import GuildSnapshot, GuildState
+from .table import Rule, RuleTable
 
 __all__ = [
     "ACTIONS",
     "ASLEEP",
     "BUILTIN_MOODS",
+    "RULES",
     "AutonomousEngine",
+    "Check",
     "Decision",
     "Event",
     "GuildSettings",
@@ -28,7 +33,9 @@ __all__ = [
     "MoodProfile",
     "PresenceEvent",
     "QuietHours",
+    "Rule",
     "RuleConfig",
+    "RuleTable",
     "V1Policy",
     "parse_moods",
 ]

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import msgspec
 
-ACTIONS: tuple[str, ...] = (
-    "join_conversation",
-    "engage_user",
-    "fomo_response",
-    "break_silence",
-    "share_tweet",
-)
-"""The engine's autonomous actions, in the order their rules are checked."""
+from .rules import ACTIONS  # the rule table's names, in order (re-exported here for callers)
+
+__all__ = ["ACTIONS", "Decision"]
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,7 +23,8 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     at:
         Seconds since the epoch of the decision.
     action:
-        One of `ACTIONS`, or None when the bot should stay quiet.
+        The action of the rule that fired (one of `ACTIONS` with the default rule table), or
+        None when the bot should stay quiet.
     reason:
         A sentence a person can read: which rule fired, or why none did.
     mood:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
+from .check import Check, local_time, zone_minute
 from .config import GuildSettings, RuleConfig
 from .decision import Decision
 from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent
-from .moods import MoodBook
-from .rules import Check, local_time, zone_minute
+from .moods import ASLEEP, MoodBook
+from .rules import RULES
 from .state import GuildState, restore, snapshot
+from .table import Rule, RuleTable
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,18 @@ class AutonomousEngine:
         Thresholds and mood profiles; the defaults are DESIGN §3's and `engine/moods.toml`.
     default_mood, default_settings:
         What a guild starts with when first seen.
+    table:
+        The decision rules, in the order they are checked: `engine.RULES` (DESIGN §3's five) by
+        default. Pass another tuple of `engine.Rule`s to add, drop or reorder rules, e.g.
+        `table=(*RULES, my_rule)`: the order, the explanations, the may-answer short-cut of
+        `check()`, `next_wake()` and `record_action()` all follow the table (see `engine.Rule`
+        for what an entry must promise). Kept as `self.table`, a `RuleTable`.
 
     Raises
     ------
     ValueError
-        When neither `started_at` nor `clock` is given, or a default is invalid.
+        When neither `started_at` nor `clock` is given, a default is invalid, or the table is
+        (an entry is not a `Rule`, two rules have the same name).
     """
 
     def __init__(
@@ -66,7 +75,9 @@ class AutonomousEngine:
         moods: MoodBook | None = None,
         default_mood: str = "neutral",
         default_settings: GuildSettings | None = None,
+        table: Iterable[Rule] = RULES,
     ) -> None:
+        self.table = RuleTable(table)
         self.rng = rng if rng is not None else random.Random()
         self.clock = clock
         self.rules = rules or RuleConfig()
@@ -228,8 +239,9 @@ class AutonomousEngine:
         st.last_action = action
         st.unanswered = st.unanswered + 1 if st.messages_since_appearance == 0 else 1
         st.messages_since_appearance = 0
-        if action == "engage_user":
-            st.activity_engaged = True
+        rule = self.table.by_name.get(action)
+        if rule is not None and rule.on_record is not None:
+            rule.on_record(st)
 
     # decisions ----------------------------------------------------------------------------
     def should_take_action(
@@ -251,41 +263,20 @@ class AutonomousEngine:
         st = self._guilds.get(guild_id)
         if st is None:
             return None
-        return self._check(guild_id, st, at, triggered_by_message)
-
-    def _check(
-        self, guild_id: int, st: GuildState, at: float, triggered_by_message: bool
-    ) -> Decision | None:
         r = self.rules
         since = at - st.last_action_at
         if since < r.min_interval_s or at - self.started_at < r.startup_s:
             return None  # the cheapest gates first, before any object is made
-        if triggered_by_message and not self._may_answer(st, at, since):
-            return None
+        if triggered_by_message:
+            # could any rule answer, whatever the mood, with no dice? (`RuleTable.may_answer`,
+            # unrolled here like the rest of this method: most messages stop at it)
+            started_at = self.started_at
+            for answers in self.table.answers:
+                if answers(st, at, since, r, started_at):
+                    break
+            else:
+                return None
         return self._evaluate(guild_id, st, at, triggered_by_message, explain=False)
-
-    def _may_answer(self, st: GuildState, at: float, since: float) -> bool:
-        """What some rule that may answer a message needs, whatever the mood (no dice rolled).
-
-        Most messages stop here. The bounds hold for every mood: join needs momentum above
-        `join_momentum_factor` (sociability ≤ 1), fomo's threshold is never below
-        `fomo_messages`, the quiet period never shorter than `silence_base_s`; share_tweet
-        never answers a message.
-        """
-        r = self.rules
-        n = st.messages_since_appearance
-        if st.activity_name is not None and not st.activity_engaged and since > r.engage_cooldown_s:
-            return True
-        if at - max(st.prev_human_at, st.last_action_at, self.started_at) > r.silence_base_s:
-            return True
-        join = n >= r.join_min_messages and since > r.join_cooldown_s
-        fomo = n >= r.fomo_messages and since > r.fomo_cooldown_s
-        if not (join or fomo):
-            return False
-        recent = st.messages_in(5, at)
-        return (join and recent > r.join_momentum_factor * r.momentum_messages) or (
-            fomo and recent >= r.fomo_min_momentum * r.momentum_messages
-        )
 
     def decide(
         self, guild_id: int, *, at: float | None = None, triggered_by_message: bool = False
@@ -319,7 +310,7 @@ class AutonomousEngine:
                 guild_id=guild_id, at=at, action=None, reason=blocked, mood=st.mood,
                 trigger=trigger,
             )  # fmt: skip
-        action, reason = self._first_rule(chk)
+        action, reason = self.table.first(chk)
         if action is None:
             if not explain:
                 return None
@@ -332,37 +323,14 @@ class AutonomousEngine:
         signals = chk.signals()
         signals["hour"], signals["weekday"] = local_time(at, st)
         log.debug("guild %s: %s because %s; %s", guild_id, action, reason, signals)
-        engage = action == "engage_user"
+        rule = self.table.by_name.get(action)
+        user_id, activity = (
+            rule.target(st) if rule is not None and rule.target is not None else (None, None)
+        )
         return Decision(
             guild_id=guild_id, at=at, action=action, reason=reason, mood=st.mood,
-            trigger=trigger, signals=signals,
-            user_id=st.activity_user if engage else None,
-            activity=st.activity_name if engage else None,
+            trigger=trigger, signals=signals, user_id=user_id, activity=activity,
         )  # fmt: skip
-
-    @staticmethod
-    def _first_rule(chk: Check) -> tuple[str | None, str]:
-        reason = chk.join_conversation()
-        if reason:
-            return "join_conversation", reason
-        reason = chk.engage_user()
-        if reason:
-            return "engage_user", reason
-        reason = chk.fomo_response()
-        if reason:
-            return "fomo_response", reason
-        reason = chk.break_silence()
-        if reason:
-            if chk.by_message:  # someone spoke into a dead chat: answer them, no random remark
-                return "join_conversation", "someone spoke into a quiet chat: " + reason
-            return "break_silence", reason
-        if chk.by_message:
-            chk.no("share: only on a timer, never in answer to a message")
-            return None, ""
-        reason = chk.share_tweet()
-        if reason:
-            return "share_tweet", reason
-        return None, ""
 
     def next_wake(self, guild_id: int, *, at: float | None = None) -> float | None:
         """When a time-based rule could next fire without new events; None for never.
@@ -375,10 +343,12 @@ class AutonomousEngine:
         if st is None:
             return None
         st.expire(at)  # an hour without messages: the window's memory goes back
+        if st.settings.paused or st.mood == ASLEEP:
+            return None
         rules = self.rules
         chk = Check(st, self.moods.profile(st.mood), rules, at, self.started_at, False, self.rng)
         ready = max(self.started_at + rules.startup_s, st.last_action_at + rules.min_interval_s)
-        when = chk.next_wake(ready)
+        when = self.table.next_wake(chk, ready)
         quiet = st.settings.quiet_hours
         if when is not None and quiet is not None:
             local = datetime.fromtimestamp(when, st.settings.zone())
