@@ -1,13 +1,12 @@
 """The built-in actions: the engine's five autonomous actions and `reply`.
 
 Each engine action activates when the round's `Decision` names it; `reply` activates when the bot
-is addressed (``ctx.addressed``, or its name in the latest human message). Their `execute()` asks
+is addressed (``ctx.addressed``: the source decided it). Their `execute()` asks
 the context's `ContentWriter` for the words (LLM or templates) and queues one message.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, ClassVar
 
 from actions.base import BaseAction
@@ -121,22 +120,20 @@ class ShareTweet(EngineAction):
 
 
 class Reply(EngineAction):
-    """Answer when someone addresses the bot (mention, reply, or its name in the last message)."""
+    """Answer when someone addresses the bot (``ctx.addressed``).
+
+    Whether a message addresses the bot is the source's decision, made once where the facts are:
+    a mention, a reply to the bot, or one of its names said as a word (the Discord source's
+    `says_name`, which knows forwarded text, code and links, and every configured name). The
+    round sets ``ctx.addressed``; this action does not read the name in the text again.
+    """
 
     action_name = "reply"
     action_description = "Answer a message addressed to the bot."
     priority: ClassVar[int] = 20
 
     async def go_activate(self, llm_judge_model: LLMClient | None = None) -> bool:
-        if self.ctx.addressed:
-            return True
-        last = self.ctx.last_message
-        name = self.ctx.bot_name
-        return bool(
-            last is not None
-            and name
-            and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", last.content, re.IGNORECASE)
-        )
+        return self.ctx.addressed
 
     async def execute(self) -> tuple[bool, str]:
         last = self.ctx.last_message

@@ -109,7 +109,9 @@ class ActionContext:
     bot_name, persona:
         Who the bot is: its display name and a persona description for prompts.
     addressed:
-        True when someone addressed the bot directly (mention or reply); activates `reply`.
+        True when someone addressed the bot: a mention, a reply to it, or its name said as a word
+        (the source decides, e.g. with `actors.sources.discord.names.says_name`); activates
+        `reply`.
     config:
         Plugin configuration: action name -> settings dict, read with `BaseAction.get_config()`.
     writer, posts:

@@ -53,12 +53,18 @@ async def test_engine_action_activates_only_when_decided(name: str) -> None:
     assert report.activated == []
 
 
-async def test_reply_when_addressed_or_named() -> None:
+async def test_reply_when_addressed() -> None:
+    """The source decides what addresses the bot (its name included: `says_name`); `reply`
+    follows ``ctx.addressed`` and does not read the name in the text again."""
     modifier = ActionModifier(BUILTIN_ACTIONS)
     assert (await modifier.activate(make_ctx("hi", addressed=True))).activated == ["reply"]
-    named = make_ctx("hey Miku, how are you?", bot_name="Miku")
-    assert (await modifier.activate(named)).activated == ["reply"]
-    assert (await modifier.activate(make_ctx("Mikuru is here", bot_name="Miku"))).activated == []
+    addressed = make_ctx("ミクさん、どう思う？", bot_name="ミク", addressed=True)
+    assert (await modifier.activate(addressed)).activated == ["reply"]
+    # the name in a message the source did not count (forwarded text, code, a link) or in an
+    # engine round after the named message was answered: no second reply
+    for text in ["hey Miku, how are you?", "`miku.sing()`", "https://miku.example.com"]:
+        ctx = make_ctx(text, bot_name="Miku")
+        assert (await modifier.activate(ctx)).activated == []
 
 
 async def test_planner_prefers_engine_choice_then_priority() -> None:
