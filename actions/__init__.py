@@ -33,7 +33,9 @@ from actions.llm import (
 from actions.modifier import ActionModifier, ActivationReport, ExecutionResult
 from actions.observer import ActionObserver, LLMReply, LLMRequest, RecordingObserver, ask_llm
 from actions.planner import LLMPlanner, Planner, RulePlanner, make_planner
+from actions.reasoning import final_answer
 from actions.registry import ENTRY_POINT_GROUP, ActionRegistry, LoadError, PluginError
+from actions.words import says
 
 __all__ = [
     "BUILTIN_ACTIONS",
@@ -79,6 +81,8 @@ __all__ = [
     "Written",
     "ask_llm",
     "default_templates",
+    "final_answer",
     "make_planner",
     "parse_judge_answer",
+    "says",
 ]

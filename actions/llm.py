@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import msgspec
 import openai
 
+from actions.reasoning import final_answer
 from config import LLMConfig
 
 logger = logging.getLogger(__name__)
@@ -186,8 +187,10 @@ class OpenAICompatibleClient:
         # `usage` is optional (many local servers omit it), and the JSON is parsed leniently: read
         # each count defensively, and report none rather than a wrong one
         usage = resp.usage
+        # The reasoning of a thinking model goes before the cut, so it cannot push the answer out;
+        # a `reasoning_content` field beside `content` is never read.
         return Completion(
-            (content or "")[: self.config.max_chars],
+            final_answer(content or "")[: self.config.max_chars],
             _count(getattr(usage, "prompt_tokens", None)),
             _count(getattr(usage, "completion_tokens", None)),
         )

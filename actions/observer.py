@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 from actions.llm import LLMError, LLMTimeout, MeteredLLMClient
+from actions.reasoning import final_answer
 
 if TYPE_CHECKING:
     from actions.llm import LLMClient
@@ -174,8 +175,9 @@ async def ask_llm(
     timeout_s:
         Give up after this long (outcome "timeout"), on top of the client's own timeout.
 
-    Returns an `LLMReply`; never raises for the LLM's fault. A cancelled request is reported
-    ("cancelled") and the cancellation goes on.
+    Returns an `LLMReply` whose text is the final answer only (`actions.reasoning.final_answer`:
+    a reasoning model's ``<think>`` blocks removed); never raises for the LLM's fault. A cancelled
+    request is reported ("cancelled") and the cancellation goes on.
     """
     t0 = perf_counter()
     text: str | None = None
@@ -205,7 +207,8 @@ async def ask_llm(
     estimated = prompt_tokens is None or completion_tokens is None
     if estimated:
         prompt_tokens = estimate_tokens(prompt) + estimate_tokens(system or "")
-        completion_tokens = estimate_tokens(text)
+        completion_tokens = estimate_tokens(text)  # the reasoning was written too
+    text = final_answer(text)  # nothing downstream ever sees a model's reasoning
     outcome = grade(text)
     observer.llm_request(
         purpose, outcome, seconds, retries=retries, prompt_tokens=prompt_tokens or 0,

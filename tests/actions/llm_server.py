@@ -5,7 +5,10 @@ Each request takes the next reply of `script` (else `default(body)`), one of:
 - a string: the answer, without ``usage``;
 - ``(text, prompt_tokens, completion_tokens)``: the answer, with ``usage``;
 - an int: that HTTP status, with an error body;
-- ``HANG``: no answer until the server stops (the client's timeout runs out).
+- ``HANG``: no answer until the server stops (the client's timeout runs out);
+- a dict: that JSON body as it is, with status 200 (a wrong shape, extra fields);
+- a `Raw`: that body, content type and status as they are (broken JSON, an HTML page);
+- a `Slow`: its reply, after its delay.
 """
 
 from __future__ import annotations
@@ -22,17 +25,43 @@ from actions import LLMConfig, OpenAICompatibleClient
 
 HANG = "<hang>"
 
-Reply = str | int | tuple[str, int, int]
+
+@dataclass(frozen=True)
+class Raw:
+    """A response sent as it is."""
+
+    body: str
+    content_type: str = "application/json"
+    status: int = 200
 
 
-def completion(text: str, usage: tuple[int, int] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Slow:
+    """`reply`, sent after `delay_s` (or never, if the server stops first)."""
+
+    delay_s: float
+    reply: Any
+
+
+Reply = str | int | tuple[str, int, int] | dict[str, Any] | Raw | Slow
+
+
+def completion(
+    text: str | None, usage: tuple[int, int] | None = None, **message: Any
+) -> dict[str, Any]:
+    """A chat-completion body answering `text`; `message` adds fields to the message (e.g.
+    ``reasoning_content``)."""
     body: dict[str, Any] = {
         "id": "c1",
         "object": "chat.completion",
         "created": 0,
         "model": "m",
         "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": text, **message},
+            }
         ],
     }
     if usage is not None:
@@ -60,9 +89,21 @@ class FakeLLMServer:
         body = await request.json()
         self.requests.append(body)
         reply = self.script.pop(0) if self.script else self.default(body)
+        if isinstance(reply, Slow):
+            try:
+                await asyncio.wait_for(self.stop.wait(), reply.delay_s)
+                return web.Response(status=503)  # the server stopped first
+            except TimeoutError:
+                reply = reply.reply
         if reply == HANG:
             await self.stop.wait()
             return web.Response(status=503)
+        if isinstance(reply, Raw):
+            return web.Response(
+                body=reply.body.encode(), status=reply.status, content_type=reply.content_type
+            )
+        if isinstance(reply, dict):
+            return web.json_response(reply)
         if isinstance(reply, int):
             return web.json_response({"error": {"message": "no"}}, status=reply)
         if isinstance(reply, tuple):
@@ -70,14 +111,13 @@ class FakeLLMServer:
             return web.json_response(completion(text, (prompt_tokens, completion_tokens)))
         return web.json_response(completion(reply))
 
+    def config(self, **kw: Any) -> LLMConfig:
+        """An `LLMConfig` for this server (``kw`` overrides the fields)."""
+        fields: dict[str, Any] = {"timeout_s": 5.0, "max_retries": 0, "retry_backoff_s": 0.0}
+        return LLMConfig(base_url=self.url, model="test-model", **{**fields, **kw})
+
     def client(self, *, timeout_s: float = 5.0, max_retries: int = 0) -> OpenAICompatibleClient:
-        cfg = LLMConfig(
-            base_url=self.url,
-            model="test-model",
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            retry_backoff_s=0.0,
-        )
+        cfg = self.config(timeout_s=timeout_s, max_retries=max_retries)
         return OpenAICompatibleClient(cfg, api_key="sk-test")
 
 
