@@ -237,7 +237,7 @@ class AutonomousEngine:
         st = self._guild(guild_id)
         st.last_action_at = max(st.last_action_at, at)
         st.last_action = action
-        st.unanswered = st.unanswered + 1 if st.messages_since_appearance == 0 else 1
+        st.unanswered += 1  # until a human speaks (`GuildState.add_message`)
         st.messages_since_appearance = 0
         rule = self.table.by_name.get(action)
         if rule is not None and rule.on_record is not None:

@@ -44,7 +44,7 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     messages_since_appearance: int = 0
     last_action_at: float = NEVER
     last_action: str | None = None
-    unanswered: int = 0  # the bot's actions in a row with no human message in between
+    unanswered: int = 0  # the bot's actions since the last human message (one clears it)
     activity_user: int | None = None
     activity_name: str | None = None
     activity_at: float = NEVER
@@ -54,13 +54,17 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     joins: int = 0
 
     def add_message(self, at: float, author_id: int | None, channel_id: int | None) -> None:
-        """Count one human message at time `at` (the hot path: kept in one flat method)."""
+        """Count one human message at time `at` (the hot path: kept in one flat method).
+
+        It answers the bot: the count of its remarks in a row that went unanswered starts over.
+        """
         if at >= self.last_human_at:
             self.prev_human_at = self.last_human_at
             self.last_human_at = at
             if channel_id is not None:
                 self.last_channel = channel_id
         self.messages_since_appearance += 1
+        self.unanswered = 0
         minute = int(at) // 60
         if self.buckets is None:
             self.buckets = array("H", bytes(2 * WINDOW_MINUTES))
@@ -171,7 +175,7 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     messages_since_appearance: int = 0
     last_action_at: float = NEVER
     last_action: str | None = None
-    unanswered: int = 0  # the bot's actions in a row with no human message in between
+    unanswered: int = 0  # the bot's actions since the last human message (one clears it)
     activity_user: int | None = None
     activity_name: str | None = None
     activity_at: float = NEVER
@@ -208,6 +212,9 @@ def restore(data: bytes) -> GuildState:
             f"{SNAPSHOT_VERSION}: upgrade guildmind before loading this state"
         )
     values = {f: getattr(snap, f) for f in _FIELDS}
+    if snap.messages_since_appearance and snap.unanswered:
+        # written before a human message cleared the count: a human has answered since
+        values["unanswered"] = 0
     if snap.buckets is not None:
         if len(snap.buckets) != WINDOW_MINUTES:
             raise ValueError(f"guild snapshot window has {len(snap.buckets)} buckets, not 60")

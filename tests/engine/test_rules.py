@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from engine import AutonomousEngine, MoodBook, MoodProfile, RuleConfig
+from engine import (
+    AutonomousEngine,
+    Decision,
+    GuildSettings,
+    MemberJoinEvent,
+    MessageEvent,
+    MoodBook,
+    MoodProfile,
+    PresenceEvent,
+    RuleConfig,
+)
 
 from .conftest import T0, FixedRoll, G, make_engine, talk
 
@@ -258,21 +268,114 @@ def test_with_no_channel_configured_only_the_default_channel_counts() -> None:
     assert GuildSettings().counted() == frozenset()
 
 
-def test_the_bot_stops_talking_into_a_room_that_never_answers() -> None:
-    engine = make_engine(roll=0.0)
-    engine.update_mood(G, "bubbly", at=T0)
-    engine.track_presence(G, 7, at=T0 + 1)
-    at, remarks = T0, []
-    for _ in range(5):
-        at = engine.next_wake(G, at=at) or at + 3600
-        d = engine.decide(G, at=at)
-        if d.action:
+class TestUnansweredRemarks:
+    """The bot stops talking into a room that does not answer, until someone does (issue 13).
+
+    Driven as a runtime drives the engine: events go in with `apply`, a timer sleeps until
+    `next_wake` and then asks `check`, a counted message asks `check` at once, and only what the
+    engine decided is recorded. Bubbly: the quiet period is 3600 × (2 − 0.9) = 3960 s.
+    """
+
+    QUIET = 3960.0
+
+    def quiet_guild(self) -> AutonomousEngine:
+        engine = make_engine(roll=0.0)  # every roll passes: the rules' timing is what is tested
+        engine.configure(G, GuildSettings(channels=frozenset({1})))
+        engine.update_mood(G, "bubbly", at=T0)
+        assert not engine.apply(PresenceEvent(G, 7, T0 + 1))  # someone is online (for 6 h)
+        return engine
+
+    @staticmethod
+    def timer(engine: AutonomousEngine, at: float, until: float) -> tuple[list[str], float]:
+        """A runtime's timer from `at` to `until`: (what the bot did, the time it stopped at)."""
+        acted = []
+        while (wake := engine.next_wake(G, at=at)) is not None and wake <= until:
+            at = wake
+            d = engine.check(G, at=at)
+            if d is not None:
+                engine.record_action(G, d.action, at=at)
+                acted.append(d.action)
+        return acted, at
+
+    @staticmethod
+    def message(engine: AutonomousEngine, at: float, **fields: object) -> Decision | None:
+        """A message arrives; a counted one is checked at once, and acted on, as a runtime does."""
+        event = MessageEvent(**{"guild_id": G, "channel_id": 1, "author_id": 8, "at": at, **fields})
+        if not engine.apply(event):
+            return None
+        d = engine.check(G, at=at, triggered_by_message=True)
+        if d is not None:
             engine.record_action(G, d.action, at=at)
-            remarks.append(d.action)
-    assert remarks == ["break_silence", "break_silence"]
-    assert "silence: 2 remarks in a row went unanswered" in engine.decide(G, at=at + 9999).reason
-    assert engine.next_wake(G, at=at) is None
-    later = talk(engine, 1, start=at + 100)  # someone answers at last
-    assert engine.state(G).unanswered == 2
-    engine.record_action(G, "join_conversation", at=later)
-    assert engine.state(G).unanswered == 1
+        return d
+
+    def two_ignored_remarks(self) -> tuple[AutonomousEngine, float]:
+        """Quiet since the start: a remark after each quiet period, then none: the room is mute."""
+        engine = self.quiet_guild()
+        assert engine.next_wake(G, at=T0 + 1) == pytest.approx(T0 + self.QUIET + 0.001)
+        acted, at = self.timer(engine, T0 + 1, T0 + 6 * 3600)
+        assert acted == ["break_silence", "break_silence"]
+        assert at == pytest.approx(T0 + 2 * self.QUIET + 0.002)  # the second, one period later
+        assert engine.state(G).unanswered == 2
+        assert engine.next_wake(G, at=at) is None  # nothing to wait for: no third remark
+        return engine, at
+
+    def test_two_remarks_nobody_answers_then_silence(self) -> None:
+        engine, at = self.two_ignored_remarks()
+        d = engine.decide(G, at=at + 2 * 3600)
+        assert d.action is None
+        assert "silence: 2 remarks in a row went unanswered" in d.reason
+
+    def test_someone_speaking_into_the_quiet_chat_gets_an_answer_and_the_count_starts_over(
+        self,
+    ) -> None:
+        engine, last_remark = self.two_ignored_remarks()
+        hello = last_remark + 2 * 3600  # "anyone here?", two hours after the bot's last remark
+        d = self.message(engine, hello)
+        assert d is not None and d.action == "join_conversation" and d.trigger == "message"
+        assert d.reason == (
+            "someone spoke into a quiet chat: quiet for 2h00m (> 1h06m) with 1 messages in the "
+            "last hour and someone online (roll 0.00 < energy 0.90)"
+        )
+        assert engine.state(G).unanswered == 1  # the answer itself, nobody has replied to it yet
+        # a new quiet period later the bot may break the silence again, then waits once more
+        assert engine.next_wake(G, at=hello) == pytest.approx(hello + self.QUIET + 0.001)
+        acted, at = self.timer(engine, hello, hello + 5 * 3600)
+        assert acted == ["break_silence"]
+        assert at == pytest.approx(hello + self.QUIET + 0.001)
+        assert engine.state(G).unanswered == 2
+        assert engine.next_wake(G, at=at) is None
+
+    def test_a_human_message_clears_the_count_even_when_it_gets_no_answer(self) -> None:
+        engine, last_remark = self.two_ignored_remarks()
+        reply = last_remark + 600  # ten minutes later: no quiet chat to speak into, no momentum
+        assert self.message(engine, reply) is None
+        assert engine.state(G).unanswered == 0
+        assert engine.next_wake(G, at=reply) == pytest.approx(reply + self.QUIET + 0.001)
+        acted, _ = self.timer(engine, reply, reply + 5 * 3600)
+        assert acted == ["break_silence", "break_silence"]
+
+    @pytest.mark.parametrize(
+        "event",
+        [
+            "a message outside the autonomous channels",
+            "a bot's message",
+            "a member joining",
+            "a presence update",
+        ],
+    )
+    def test_only_a_counted_human_message_clears_the_count(self, event: str) -> None:
+        engine, last_remark = self.two_ignored_remarks()
+        at = last_remark + 2 * 3600
+        if event == "a message outside the autonomous channels":
+            assert self.message(engine, at, channel_id=2) is None
+        elif event == "a bot's message":
+            assert self.message(engine, at, author_is_bot=True) is None
+        elif event == "a member joining":
+            assert not engine.apply(MemberJoinEvent(G, 9, at))
+        else:
+            assert not engine.apply(PresenceEvent(G, 9, at))
+        assert engine.state(G).unanswered == 2
+        assert engine.next_wake(G, at=at) is None
+        d = engine.decide(G, at=at + 60)
+        assert d.action is None
+        assert "silence: 2 remarks in a row went unanswered" in d.reason

@@ -85,3 +85,15 @@ def test_restored_guild_decides_identically() -> None:
         if da.action:
             a.record_action(G, da.action, at=at)
             b.record_action(G, db.action, at=at)
+
+
+@pytest.mark.parametrize(("since_appearance", "unanswered"), [(0, 2), (1, 0)])
+def test_restoring_clears_a_count_of_remarks_a_human_has_answered(
+    since_appearance: int, unanswered: int
+) -> None:
+    # older builds kept the count after a human answered (messages since the bot spoke > 0),
+    # until the bot spoke again: a guild saved so stayed mute for good
+    snap = GuildSnapshot(mood="bubbly", messages_since_appearance=since_appearance, unanswered=2)
+    engine = make_engine()
+    engine.restore(G, msgspec.msgpack.encode(snap))
+    assert engine.state(G).unanswered == unanswered
