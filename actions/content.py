@@ -175,7 +175,9 @@ class ContentWriter:
     templates:
         A `TemplateBank` (default: the shipped banks).
     timeout_s:
-        Overall limit of one LLM write (on top of the client's own timeout).
+        An own limit of one LLM write, if any. Normally the round bounds it: inside
+        `ActionModifier.execute()` the LLM must answer by ``ctx.deadline`` (within the action's
+        execute budget), else a template is written in the time left.
     max_chars:
         Longer LLM answers are cut.
     """
@@ -185,7 +187,7 @@ class ContentWriter:
         llm: LLMClient | None = None,
         templates: TemplateBank | None = None,
         *,
-        timeout_s: float = 30.0,
+        timeout_s: float | None = None,
         max_chars: int = 1800,
     ) -> None:
         self.llm = llm
@@ -212,7 +214,7 @@ class ContentWriter:
             reply = await ask_llm(
                 self.llm, prompt, system=system, purpose="content", observer=ctx.observer,
                 grade=lambda answer: "success" if self._clean(ctx, answer) else "empty",
-                timeout_s=self.timeout_s,
+                timeout_s=self.timeout_s, deadline=ctx.deadline,
             )  # fmt: skip
             if reply.outcome == "success" and reply.text is not None:
                 return Written(self._clean(ctx, reply.text), "llm", "success")

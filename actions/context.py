@@ -120,6 +120,11 @@ class ActionContext:
     observer:
         Where the round's LLM requests, judge verdicts and template fallbacks are reported
         (`actions.observer.ActionObserver`; the runtime wires its metrics). Default: nowhere.
+    deadline:
+        While `ActionModifier.execute()` runs an action: the event loop's time
+        (``asyncio.get_running_loop().time()``) by which its messages should be queued, inside
+        the execute budget; else None. The content writer's LLM requests end by then. An action
+        that waits on something itself bounds it with ``asyncio.timeout_at(ctx.deadline)``.
     outbox:
         Messages the actions of this round want sent, in order.
     """
@@ -139,6 +144,7 @@ class ActionContext:
     writer: ContentWriter | None = None
     posts: PostSource | None = None
     observer: ActionObserver = UNOBSERVED
+    deadline: float | None = None
     max_messages: int = DEFAULT_MAX_MESSAGES
     outbox: list[OutgoingMessage] = field(default_factory=list)
 

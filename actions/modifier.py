@@ -36,6 +36,11 @@ OUTCOMES = ("activated", "inactive", "timeout", "error")
 EXEC_OUTCOMES = ("success", "failure", "timeout", "error")
 """The bounded set of execution outcomes (a metrics label)."""
 
+DEADLINE_SHARE = 0.9
+"""The share of an action's execute budget by which its words must be ready (``ctx.deadline``).
+The rest is the margin in which a template replaces a late LLM answer and the cut request unwinds,
+so a slow or dead LLM ends in a template, never in an execute() timeout with nothing sent."""
+
 
 @dataclass
 class ActivationReport:
@@ -89,6 +94,10 @@ class ActionModifier:
         Action classes (or an `ActionRegistry`), in registration order; names must be unique.
     timeout_s:
         Per-action activation timeout.
+    execute_timeout_s:
+        The execute budget: how long one action's `execute()` may run (`execute()`). Its words
+        must be ready by ``ctx.deadline``, `DEADLINE_SHARE` of it (the content writer's LLM
+        requests end there).
     judge_window_s:
         How long a judge ask waits for the other actions of its round before the call goes out
         anyway (normally it goes out as soon as every running action waits on the judge).
@@ -107,12 +116,15 @@ class ActionModifier:
         actions: Iterable[type[BaseAction]] | ActionRegistry,
         timeout_s: float = 2.0,
         *,
+        execute_timeout_s: float = 30.0,
         judge_window_s: float = 0.05,
         judge_cache_ttl_s: float = 30.0,
         judge_cache_size: int = 1024,
     ) -> None:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}.")
+        if not execute_timeout_s > 0:
+            raise ValueError(f"execute_timeout_s must be > 0, got {execute_timeout_s!r}.")
         if judge_window_s < 0:
             raise ValueError(f"judge_window_s must be >= 0, got {judge_window_s!r}.")
         classes = list(actions.actions() if hasattr(actions, "actions") else actions)
@@ -130,6 +142,7 @@ class ActionModifier:
             seen.add(cls.action_name)
         self.classes: tuple[type[BaseAction], ...] = tuple(classes)
         self.timeout_s = timeout_s
+        self.execute_timeout_s = execute_timeout_s
         self.judge_window_s = judge_window_s
         self.judge_cache = JudgeCache(judge_cache_ttl_s, judge_cache_size)
         self.judge_stats = JudgeStats()
@@ -235,9 +248,18 @@ class ActionModifier:
         self.counters[(name, outcome)] += 1
 
     async def execute(self, action: BaseAction, timeout_s: float | None = None) -> ExecutionResult:
-        """Run `action.execute()` with a timeout; never raises for the action's fault."""
+        """Run `action.execute()` within the execute budget (`timeout_s`, default
+        `execute_timeout_s`); never raises for the action's fault.
+
+        While it runs, ``ctx.deadline`` is `DEADLINE_SHARE` of the budget from now (or an earlier
+        deadline already set): the writer's LLM requests end there and leave time for a template.
+        """
         name = action.action_name
-        limit = timeout_s if timeout_s is not None else max(self.timeout_s, 30.0)
+        limit = timeout_s if timeout_s is not None else self.execute_timeout_s
+        ctx = action.ctx
+        outer = ctx.deadline
+        words_by = asyncio.get_running_loop().time() + limit * DEADLINE_SHARE
+        ctx.deadline = words_by if outer is None else min(outer, words_by)
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(limit):
@@ -252,6 +274,8 @@ class ActionModifier:
         except Exception as e:
             ok, reason, outcome = False, f"error: {_describe(e)}", "error"
             logger.warning("action %r: execute() raised %s", name, _describe(e))
+        finally:
+            ctx.deadline = outer
         self.exec_counters[(name, outcome)] += 1
         return ExecutionResult(name, ok, reason, outcome, time.perf_counter() - t0)
 

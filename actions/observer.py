@@ -165,6 +165,7 @@ async def ask_llm(
     observer: ActionObserver,
     grade: Callable[[str], str] = readable,
     timeout_s: float | None = None,
+    deadline: float | None = None,
 ) -> LLMReply:
     """Ask `llm` once (its own retries included) and report the request to `observer`.
 
@@ -174,6 +175,9 @@ async def ask_llm(
         The outcome of an answer that came: "success", "empty" or "garbage" (the caller's format).
     timeout_s:
         Give up after this long (outcome "timeout"), on top of the client's own timeout.
+    deadline:
+        Give up at this event-loop time (``ctx.deadline``), whichever comes first: the
+        request, its retries and backoff included, is cut and reported as a "timeout".
 
     Returns an `LLMReply` whose text is the final answer only (`actions.reasoning.final_answer`:
     a reasoning model's ``<think>`` blocks removed); never raises for the LLM's fault. A cancelled
@@ -183,8 +187,12 @@ async def ask_llm(
     text: str | None = None
     retries = 0
     tokens: tuple[int | None, int | None] = (None, None)
+    when = deadline
+    if timeout_s is not None:
+        own = asyncio.get_running_loop().time() + timeout_s
+        when = own if when is None else min(when, own)
     try:
-        async with asyncio.timeout(timeout_s):
+        async with asyncio.timeout_at(when):
             if isinstance(llm, MeteredLLMClient):
                 answer = await llm.request(prompt, system=system, purpose=purpose)
                 text, retries = answer.text, answer.retries

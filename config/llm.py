@@ -28,6 +28,13 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         Sampling temperature for content (the judge and planner use 0).
     max_chars:
         Longer answers are cut (Discord allows 2000 characters).
+    action_budget_s:
+        How long one action's ``execute()`` may run: its LLM requests (retries and backoff
+        included) and the template that replaces a late answer. The LLM's words must come within
+        the first 90 % of it (`actions.modifier.DEADLINE_SHARE`); a request still running then is
+        cut, reported as a timeout, and a template is sent in the remaining time. The one number
+        that bounds how long a guild waits for an action; `timeout_s` and `max_retries` shape the
+        requests inside it (`worst_case_s` may exceed it: the budget cuts).
 
     Raises
     ------
@@ -44,6 +51,16 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     max_concurrency: int = 8
     temperature: float = 0.9
     max_chars: int = 1800
+    action_budget_s: float = 30.0
+
+    @property
+    def worst_case_s(self) -> float:
+        """The longest the client takes for one answer on its own: `timeout_s` for each of the
+        ``max_retries + 1`` attempts plus the backoff between them (doubling from
+        `retry_backoff_s`). 31.5 s at the defaults: more than the LLM's share of
+        `action_budget_s`, which therefore cuts it."""
+        attempts = self.max_retries + 1
+        return self.timeout_s * attempts + self.retry_backoff_s * (2**self.max_retries - 1)
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -70,3 +87,7 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ValueError(f"llm.temperature must be in [0, 2], got {self.temperature!r}.")
         if self.max_chars < 1:
             raise ValueError(f"llm.max_chars must be >= 1, got {self.max_chars!r}.")
+        if not 0 < self.action_budget_s <= 600:
+            raise ValueError(
+                f"llm.action_budget_s must be in (0, 600], got {self.action_budget_s!r}."
+            )

@@ -12,6 +12,7 @@ from actions import (
     ActionModifier,
     ActionRegistry,
     ContentWriter,
+    LLMConfig,
     OpenAICompatibleClient,
     PostSource,
 )
@@ -25,6 +26,9 @@ from engine import AutonomousEngine
 from metrics import GuildmindMetrics
 
 log = logging.getLogger(__name__)
+
+ACTIVATION_TIMEOUT_S = 2.0
+"""How long each action's go_activate() may take in a round (an LLM judge included)."""
 
 
 def action_registry(plugin_dirs: tuple[str, ...] = ()) -> ActionRegistry:
@@ -82,6 +86,22 @@ def build_loop(config: Config, *, started_at: float, seed: int | None = None) ->
     )
 
 
+def build_actions(config: Config, registry: ActionRegistry) -> tuple[ActionModifier, ContentWriter]:
+    """The action system's modifier and content writer, with the configured LLM (or templates).
+
+    The budgets nest, and `llm.action_budget_s` owns them: an action's `execute()` may run that
+    long, and the modifier hands the writer a deadline inside it
+    (`actions.modifier.DEADLINE_SHARE`), so an LLM that hangs, is slow or answers garbage ends in
+    a template within the budget.
+    """
+    llm_config = config.llm or LLMConfig()
+    llm = OpenAICompatibleClient(config.llm) if config.llm is not None else None
+    modifier = ActionModifier(
+        registry, timeout_s=ACTIVATION_TIMEOUT_S, execute_timeout_s=llm_config.action_budget_s
+    )
+    return modifier, ContentWriter(llm)
+
+
 def build_host_core(
     name: str,
     config: Config,
@@ -96,12 +116,12 @@ def build_host_core(
 ) -> HostCore:
     """A `HostCore` wired as the configuration says (LLM or templates, plugins, rotation)."""
     registry = registry or action_registry(config.runtime.plugin_dirs)
-    llm = OpenAICompatibleClient(config.llm) if config.llm is not None else None
+    modifier, writer = build_actions(config, registry)
     loop = build_loop(config, started_at=started_at, seed=seed)
     loop.observer, loop.timer = metrics, time.perf_counter
     runner = RoundRunner(
-        modifier=ActionModifier(registry, timeout_s=2.0),
-        writer=ContentWriter(llm),
+        modifier=modifier,
+        writer=writer,
         metrics=metrics,
         posts=PostSource(),
         rng=_rng(seed, "actions"),
