@@ -35,6 +35,7 @@ from actions.observer import ActionObserver, LLMReply, LLMRequest, RecordingObse
 from actions.planner import LLMPlanner, Planner, RulePlanner, make_planner
 from actions.reasoning import final_answer
 from actions.registry import ENTRY_POINT_GROUP, ActionRegistry, LoadError, PluginError
+from actions.repeats import RecentLines
 from actions.words import says
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "PluginError",
     "Post",
     "PostSource",
+    "RecentLines",
     "RecordingObserver",
     "Reply",
     "RulePlanner",

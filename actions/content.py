@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import logging
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from actions.observer import ask_llm
+from actions.repeats import RecentLines
 from engine import ASLEEP, BUILTIN_MOODS
 from engine.decision import ACTIONS
 
@@ -48,8 +50,9 @@ INSTRUCTIONS: dict[str, str] = {
     "reply": "Someone addressed you directly; answer their last message.",
 }
 
-LLM_OUTCOMES = ("success", "error", "timeout", "empty", "none")
-"""How the LLM did for one write; "none" means no LLM was configured."""
+LLM_OUTCOMES = ("success", "error", "timeout", "empty", "repeat", "none")
+"""How the LLM did for one write; "repeat": its answer was a line the guild heard lately; "none":
+no LLM was configured."""
 
 
 class Written(msgspec.Struct, frozen=True):
@@ -108,10 +111,30 @@ class TemplateBank:
         bank = self.banks.get(action) or self.banks[GENERIC]
         return bank.get(mood) or bank["neutral"]
 
-    def render(self, action: str, mood: str, rng: Any, values: dict[str, str]) -> str:
-        """Pick a phrase with `rng` and fill ``{user}``, ``{activity}``, ``{post}``, ``{bot}``."""
-        phrase = rng.choice(self.phrases(action, mood))
-        return phrase.format_map(_SafeMap(values))
+    def render(
+        self,
+        action: str,
+        mood: str,
+        rng: Any,
+        values: dict[str, str],
+        age: Callable[[str], int | None] | None = None,
+    ) -> str:
+        """Pick a phrase with `rng` and fill ``{user}``, ``{activity}``, ``{post}``, ``{bot}``.
+
+        With `age` (how many lines ago the guild heard a text, None if not lately), a phrase the
+        guild did not hear lately is picked: one of the mood's, else one of the action's neutral
+        ones, else the mood's phrase heard longest ago.
+        """
+        texts = [p.format_map(_SafeMap(values)) for p in self.phrases(action, mood)]
+        if age is None:
+            return str(rng.choice(texts))
+        fresh = [t for t in texts if age(t) is None]
+        if not fresh and mood != "neutral":
+            neutral = [p.format_map(_SafeMap(values)) for p in self.phrases(action, "neutral")]
+            fresh = [t for t in neutral if age(t) is None]
+        if fresh:
+            return str(rng.choice(fresh))
+        return max(texts, key=lambda t: age(t) or 0)  # all heard lately: the oldest of them
 
 
 @functools.cache
@@ -180,6 +203,10 @@ class ContentWriter:
         execute budget), else a template is written in the time left.
     max_chars:
         Longer LLM answers are cut.
+    recent:
+        What each guild heard lately (`RecentLines`; default: a new one). A guild never hears
+        one of its recent lines again: templates pick another phrase, and an LLM answer it heard
+        lately is replaced by a template it did not.
     """
 
     def __init__(
@@ -189,11 +216,13 @@ class ContentWriter:
         *,
         timeout_s: float | None = None,
         max_chars: int = 1800,
+        recent: RecentLines | None = None,
     ) -> None:
         self.llm = llm
         self.templates = templates or default_templates()
         self.timeout_s = timeout_s
         self.max_chars = max_chars
+        self.recent = recent if recent is not None else RecentLines()
 
     async def write(
         self,
@@ -206,9 +235,11 @@ class ContentWriter:
         """The words for `action` in `ctx`; never raises for the LLM's fault.
 
         The LLM request, and a template written in its place, are reported to ``ctx.observer``.
+        The words are never a line the guild heard lately (`recent`).
         """
         values = placeholder_values(ctx, extra)
         outcome = "none"
+        guild = ctx.guild_id
         if self.llm is not None:
             system, prompt = build_prompt(ctx, action, values, instruction)
             reply = await ask_llm(
@@ -216,16 +247,23 @@ class ContentWriter:
                 grade=lambda answer: "success" if self._clean(ctx, answer) else "empty",
                 timeout_s=self.timeout_s, deadline=ctx.deadline,
             )  # fmt: skip
-            if reply.outcome == "success" and reply.text is not None:
-                return Written(self._clean(ctx, reply.text), "llm", "success")
+            text = self._clean(ctx, reply.text or "")
+            if reply.outcome == "success" and not self.recent.heard(guild, text):
+                self.recent.add(guild, text)
+                return Written(text, "llm", "success")
             outcome = reply.outcome if reply.outcome in LLM_OUTCOMES else "error"
-            if outcome == "error":
+            if outcome == "success":
+                # the request went well (it is reported so); its words are not new to the guild
+                outcome = "repeat"
+            elif outcome == "error":
                 logger.warning("LLM content for %r failed: %s", action, reply.error)
             logger.info("LLM content for %r: %s; using a template", action, outcome)
             ctx.observer.template_fallback(action)
-        return Written(
-            self.templates.render(action, ctx.mood, ctx.rng, values), "template", outcome
+        text = self.templates.render(
+            action, ctx.mood, ctx.rng, values, age=lambda t: self.recent.age(guild, t)
         )
+        self.recent.add(guild, text)
+        return Written(text, "template", outcome)
 
     def _clean(self, ctx: ActionContext, answer: str) -> str:
         return clean_answer(answer, ctx.bot_name, self.max_chars)

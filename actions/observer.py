@@ -66,7 +66,8 @@ class ActionObserver(Protocol):
         """LLM-judge verdicts obtained: `llm` from a request, `cache` reused from the cache."""
 
     def template_fallback(self, action: str) -> None:
-        """Templates wrote `action`'s words because the LLM failed (error, timeout, empty)."""
+        """Templates wrote `action`'s words because the LLM failed (error, timeout, empty) or
+        answered a line the guild heard lately (its request is reported as a success)."""
 
 
 class _Unobserved:
