@@ -7,15 +7,19 @@ the context's `ContentWriter` for the words (LLM or templates) and queues one me
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING, ClassVar
 
 from actions.base import BaseAction
 from actions.content import ContentWriter, Written
-from actions.feeds import PostSource
+from actions.feeds import Post, PostSource
 
 if TYPE_CHECKING:
     from actions.context import ActionContext
     from actions.llm import LLMClient
+
+logger = logging.getLogger(__name__)
 
 _writers: dict[int, ContentWriter] = {}
 _default_posts = PostSource()
@@ -109,8 +113,19 @@ class ShareTweet(EngineAction):
             src = self._sources[key] = PostSource(feeds, file)
         return src
 
+    async def _post(self) -> Post:
+        """A post from the source; from the shipped list when the source (feeds being fetched)
+        has not answered by ``ctx.deadline``, so the words still come inside the budget."""
+        now = self.ctx.now or 0.0
+        try:
+            async with asyncio.timeout_at(self.ctx.deadline):
+                return await self._source().pick(now, self.ctx.rng)
+        except TimeoutError:
+            logger.warning("share_tweet: no post by the deadline; sharing one of the shipped list")
+            return await _default_posts.pick(now, self.ctx.rng)
+
     async def execute(self) -> tuple[bool, str]:
-        post = await self._source().pick(self.ctx.now or 0.0, self.ctx.rng)
+        post = await self._post()
         written = await writer_for(self.ctx).write(
             self.ctx, self.action_name, extra={"post": post.render()}
         )

@@ -178,7 +178,8 @@ async def ask_llm(
         Give up after this long (outcome "timeout"), on top of the client's own timeout.
     deadline:
         Give up at this event-loop time (``ctx.deadline``), whichever comes first: the
-        request, its retries and backoff included, is cut and reported as a "timeout".
+        request, its retries and backoff included, is cut and reported as a "timeout". When it
+        has already passed, no request is sent (nor reported) and the outcome is "timeout".
 
     Returns an `LLMReply` whose text is the final answer only (`actions.reasoning.final_answer`:
     a reasoning model's ``<think>`` blocks removed); never raises for the LLM's fault. A cancelled
@@ -188,10 +189,15 @@ async def ask_llm(
     text: str | None = None
     retries = 0
     tokens: tuple[int | None, int | None] = (None, None)
+    loop = asyncio.get_running_loop()
     when = deadline
     if timeout_s is not None:
-        own = asyncio.get_running_loop().time() + timeout_s
+        own = loop.time() + timeout_s
         when = own if when is None else min(when, own)
+    if when is not None and when <= loop.time():
+        # No time left (what came before in the action used it up): no request is sent, so
+        # none is reported, and the caller's template speaks at once.
+        return LLMReply(None, "timeout", "TimeoutError")
     try:
         async with asyncio.timeout_at(when):
             if isinstance(llm, MeteredLLMClient):

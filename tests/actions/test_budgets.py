@@ -26,10 +26,11 @@ from actions import (
     RecordingObserver,
 )
 from actions.content import default_templates
+from actions.feeds import Post, PostSource, default_posts
 from actions.modifier import DEADLINE_SHARE
 from actors.loop.assembly import action_registry, build_actions
 from config import Config
-from tests.actions.actions_testkit import decision, make_ctx
+from tests.actions.actions_testkit import FakeLLM, decision, make_ctx
 from tests.actions.llm_server import HANG, FakeLLMServer, Raw, Slow, completion, fake_llm_server
 
 BUDGET_S = 1.0  # scaled down from 30 s through the configuration
@@ -206,20 +207,16 @@ async def test_the_writers_deadline_is_inside_the_execute_budget() -> None:
     assert seen[1] <= 1.0 and ctx.deadline == before
 
 
-async def test_a_deadline_already_past_reports_a_timeout_and_writes_a_template() -> None:
-    class Never:
-        async def complete(
-            self, prompt: str, *, system: str | None = None, purpose: str = ""
-        ) -> str:
-            await asyncio.Event().wait()
-            return "never"
-
+async def test_a_deadline_already_past_sends_no_request_and_writes_a_template() -> None:
+    llm = FakeLLM("too late anyway")
     events = Events()
     ctx = make_ctx("x", observer=events)
     ctx.deadline = asyncio.get_running_loop().time() - 1.0
-    written = await ContentWriter(Never()).write(ctx, "break_silence")
+    written = await ContentWriter(llm).write(ctx, "break_silence")
     assert (written.source, written.llm_outcome) == ("template", "timeout")
-    assert events.log == ["llm content timeout", "fallback break_silence"]
+    assert llm.calls == [] and events.log == ["fallback break_silence"]
+    ctx.deadline = asyncio.get_running_loop().time() + 60.0  # the control: time left, it asks
+    assert (await ContentWriter(llm).write(ctx, "break_silence")).source == "llm"
 
 
 def test_the_defaults_nest() -> None:
@@ -232,3 +229,32 @@ def test_the_defaults_nest() -> None:
     assert writer.timeout_s is None  # no second number: the deadline bounds the writer
     with pytest.raises(ValueError, match=r"llm\.action_budget_s must be in \(0, 600\]"):
         LLMConfig(action_budget_s=0)
+
+
+async def test_posts_that_do_not_come_in_time_are_replaced_by_shipped_ones(
+    server: FakeLLMServer,
+) -> None:
+    """share_tweet's feeds hang (a fake port): a shipped post is shared within the budget."""
+
+    class HangingFeeds(PostSource):
+        async def posts(self, now: float) -> list[Post]:
+            await asyncio.Event().wait()
+            return []
+
+    server.default = lambda body: HANG
+    config = Config(llm=server.config(action_budget_s=BUDGET_S))
+    modifier, writer = build_actions(config, action_registry())
+    events = Events()
+    ctx = make_ctx(decision=decision("share_tweet"), writer=writer, observer=events)
+    ctx.posts = HangingFeeds(["https://feeds.example/rss"])
+    try:
+        report = await modifier.activate(ctx)
+        result = await modifier.execute(report.actions["share_tweet"])
+    finally:
+        await writer.llm.close()  # type: ignore[union-attr]
+    assert result.ok, result.reason
+    (message,) = ctx.outbox
+    shipped = {p.url for p in default_posts()}
+    assert message.source == "template" and any(url in message.text for url in shipped)
+    # the feeds used the time up: the LLM is not even asked, a template speaks
+    assert events.log == ["fallback share_tweet"] and server.requests == []
