@@ -261,21 +261,33 @@ class ActionModifier:
         words_by = asyncio.get_running_loop().time() + limit * DEADLINE_SHARE
         ctx.deadline = words_by if outer is None else min(outer, words_by)
         t0 = time.perf_counter()
+        # execute() runs in a task of its own, waited for (not cancelled from inside) until the
+        # budget ends. Should the loop stall past both the words deadline and the budget, the
+        # deadline's timer fires first and the action's task runs first: a template already
+        # queued counts. An action that ignores its cancellation cannot hold the round either.
+        task = asyncio.get_running_loop().create_task(action.execute())
         try:
-            async with asyncio.timeout(limit):
-                result = await action.execute()
-            ok, reason = result
-            ok = bool(ok)
-            outcome = "success" if ok else "failure"
-            reason = str(reason)
-        except TimeoutError:
-            ok, reason, outcome = False, f"execute() timed out after {limit:.3f}s", "timeout"
-            logger.warning("action %r: %s", name, reason)
-        except Exception as e:
-            ok, reason, outcome = False, f"error: {_describe(e)}", "error"
-            logger.warning("action %r: execute() raised %s", name, _describe(e))
+            done, _ = await asyncio.wait({task}, timeout=limit)
+        except asyncio.CancelledError:  # the round itself was cancelled
+            task.add_done_callback(_swallow)
+            task.cancel()
+            raise
         finally:
             ctx.deadline = outer
+        if not done:
+            task.add_done_callback(_swallow)
+            task.cancel()
+            ok, reason, outcome = False, f"execute() timed out after {limit:.3f}s", "timeout"
+            logger.warning("action %r: %s", name, reason)
+        else:
+            try:
+                ok, reason = task.result()
+                ok = bool(ok)
+                outcome = "success" if ok else "failure"
+                reason = str(reason)
+            except (Exception, asyncio.CancelledError) as e:
+                ok, reason, outcome = False, f"error: {_describe(e)}", "error"
+                logger.warning("action %r: execute() raised %s", name, _describe(e))
         self.exec_counters[(name, outcome)] += 1
         return ExecutionResult(name, ok, reason, outcome, time.perf_counter() - t0)
 

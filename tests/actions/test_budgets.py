@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from actions import (
+    BUILTIN_ACTIONS,
     ActionContext,
     ActionModifier,
     BaseAction,
+    BreakSilence,
     ContentWriter,
     ExecutionResult,
     LLMConfig,
@@ -65,7 +68,7 @@ async def run_round(
     settings: dict[str, Any] = {"timeout_s": 5.0, "max_retries": 0, "action_budget_s": BUDGET_S}
     config = Config(llm=server.config(**{**settings, **llm}))
     modifier, writer = build_actions(config, action_registry())
-    assert modifier.execute_timeout_s == BUDGET_S  # the configured budget, not a constant
+    assert modifier.execute_timeout_s == config.llm.action_budget_s  # type: ignore[union-attr]
     events = Events()
     ctx = make_ctx(
         "anyone here?",
@@ -180,7 +183,8 @@ async def test_garbage_ends_in_a_template(
     server: FakeLLMServer, reply: object, outcome: str
 ) -> None:
     server.script = [reply]  # type: ignore[list-item]
-    result, ctx, events = await run_round(server)
+    # these fail fast: a full-size budget keeps the test about the answer, not the clock
+    result, ctx, events = await run_round(server, action_budget_s=30.0)
     assert_template_went_out(result, ctx, events, outcome, "break_silence")
 
 
@@ -258,3 +262,27 @@ async def test_posts_that_do_not_come_in_time_are_replaced_by_shipped_ones(
     assert message.source == "template" and any(url in message.text for url in shipped)
     # the feeds used the time up: the LLM is not even asked, a template speaks
     assert events.log == ["fallback share_tweet"] and server.requests == []
+
+
+async def test_a_stalled_loop_still_ends_in_the_template() -> None:
+    """The event loop is blocked past both the words deadline and the execute budget (a long
+    synchronous call elsewhere in the process): the deadline's timer is due first, so the action
+    queues its template before the modifier notices the budget's end."""
+
+    class Never:
+        async def complete(
+            self, prompt: str, *, system: str | None = None, purpose: str = ""
+        ) -> str:
+            await asyncio.Event().wait()
+            return "never"
+
+    events = Events()
+    ctx = make_ctx(decision=decision("break_silence"), observer=events)
+    ctx.writer = ContentWriter(Never())
+    modifier = ActionModifier(BUILTIN_ACTIONS, execute_timeout_s=0.2)
+    stall = asyncio.get_running_loop().call_later(0.05, time.sleep, 0.4)  # past 0.18 and 0.2
+    result = await modifier.execute(BreakSilence(ctx))
+    assert stall.cancelled() is False
+    assert (result.ok, result.outcome) == (True, "success"), result.reason
+    assert [m.source for m in ctx.outbox] == ["template"]
+    assert events.log == ["llm content timeout", "fallback break_silence"]
