@@ -154,7 +154,7 @@ class BaseAction:
         texts = [m.content for m in self.ctx.messages if not m.is_bot]
         # Most rounds match nothing: one search over the whole transcript (joined and folded once
         # per context) settles that; a hit is confirmed message by message.
-        pattern = phrase_pattern(keys, case_sensitive)
+        pattern = phrase_pattern(keys, case_sensitive, False)  # the cache key says() uses
         hit = (
             pattern is not None
             and pattern.search(self.ctx.human_text(case_sensitive=case_sensitive)) is not None
