@@ -116,12 +116,15 @@ class HostCore:
         self.count_moods()
         return loaded
 
-    async def release(self, leaving: Callable[[int], bool], timeout_s: float = 30.0) -> int:
+    async def release(self, leaving: Callable[[int], bool], timeout_s: float | None = None) -> int:
         """Hand guilds over (a partition move): finish their rounds, write them through, forget.
 
-        Returns how many guilds were written. Raises when their rounds do not end in time, and
-        then keeps them (nothing is lost; the move is not made).
+        Returns how many guilds were written. Raises TimeoutError when their rounds do not end
+        within `timeout_s` (default: a round's longest, twice, as one held answer may follow
+        another, plus 10 s to commit), and then keeps them (nothing is lost; no move is made).
         """
+        if timeout_s is None:
+            timeout_s = 2 * self.runner.longest_s + 10.0
         gids = [gid for gid in self.engine.guild_ids() if leaving(gid)]
         going = set(gids)
         deadline = time.monotonic() + timeout_s

@@ -108,6 +108,12 @@ class RoundRunner:
         self.posts, self.rng = posts, rng or random.Random()
         self.bot_name, self.persona = bot_name, persona
 
+    @property
+    def longest_s(self) -> float:
+        """The longest a round can run, in seconds: every action's activation (they run at once,
+        each cut at the modifier's timeout), then the chosen action's execute budget."""
+        return self.modifier.timeout_s + self.modifier.execute_timeout_s
+
     async def run(
         self, rnd: Round, state: GuildState, transcripts: Transcripts, now: float
     ) -> RoundResult:
