@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Self
 from tests.fixtures.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-RAY = ROOT / ".venv" / "bin" / "ray"
+RAY = Path(sys.executable).parent / "ray"  # the test interpreter's own (make test: .venv/bin/ray)
 # Fail fast on a dead node: the GCS marks it dead after ~3 missed 1 s health checks (not ~30 s).
 FAST_FAILURE = {
     "RAY_health_check_period_ms": "1000",
