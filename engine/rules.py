@@ -161,6 +161,11 @@ def _silence(c: Check) -> str | None:
     need = cfg.quiet_period_s(p.energy)
     if quiet <= need:
         return c.no("quiet for {:ago} ≤ {:ago}", quiet, need)
+    if c.by_message:  # someone spoke into the quiet chat: they are here, and get an answer
+        return (
+            f"quiet for {ago(quiet)} (> {ago(need)}) with {c.messages_hour} messages in "
+            "the last hour, then someone spoke"
+        )
     if st.unanswered >= cfg.max_unanswered:
         return c.no("{} remarks in a row went unanswered", st.unanswered)
     if not st.someone_present(c.at, cfg.online_ttl_s):

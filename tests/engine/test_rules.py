@@ -196,6 +196,20 @@ class TestBreakSilence:
         # the same moment on a timer is measured up to that message: not quiet at all
         assert engine.should_take_action(G, at=at) is None
 
+    @pytest.mark.parametrize("mood", ["shy", "sleepy", "melancholy", "bubbly"])
+    def test_a_message_into_a_dead_chat_is_answered_whatever_the_dice_and_presence(
+        self, mood: str
+    ) -> None:
+        """No energy roll and no presence needed: the speaker is there and gets an answer. The
+        control: the same guild on a timer, with nobody seen online, stays quiet."""
+        engine = self.setup(roll=0.9999)  # every die says no
+        engine.update_mood(G, mood, at=NOW)
+        engine.track_presence(G, 7, at=NOW - 1, online=False)  # nobody online per presence
+        assert engine.should_take_action(G, at=NOW) is None  # the control: no remark on a timer
+        at = talk(engine, 1, start=NOW)
+        d = engine.decide(G, at=at, triggered_by_message=True)
+        assert d.action == "join_conversation" and d.reason.endswith("then someone spoke")
+
 
 class TestShareTweet:
     def setup(self, *, curiosity: float = 0.95, present: bool = True) -> AutonomousEngine:
@@ -230,6 +244,9 @@ class TestShareTweet:
 
     def test_never_in_answer_to_a_message_and_never_to_an_empty_room(self) -> None:
         engine = self.setup()
+        talk(engine, 1, start=NOW - 1800)  # a quiet hour, but no dead chat to answer into
+        talk(engine, 1, start=NOW)
+        assert engine.should_take_action(G, at=NOW + 1) == "share_tweet"  # the control: a timer
         d = engine.decide(G, at=NOW, triggered_by_message=True)
         assert d.action is None and "share: only on a timer" in d.reason
         empty = self.setup(present=False)
@@ -334,7 +351,7 @@ class TestUnansweredRemarks:
         assert d is not None and d.action == "join_conversation" and d.trigger == "message"
         assert d.reason == (
             "someone spoke into a quiet chat: quiet for 2h00m (> 1h06m) with 1 messages in the "
-            "last hour and someone online (roll 0.00 < energy 0.90)"
+            "last hour, then someone spoke"
         )
         assert engine.state(G).unanswered == 1  # the answer itself, nobody has replied to it yet
         # a new quiet period later the bot may break the silence again, then waits once more
