@@ -28,6 +28,9 @@ ON_TOPIC = frozenset({"join_conversation", "fomo_response"})
 
 _QUIET_START, _QUIET_END = 23 * 60, 7 * 60  # quiet hours, minutes of the local day
 
+QUIET_CHAT_S = 2 * RuleConfig().silence_base_s
+"""A chat silent this long is quiet for every mood (the quiet period is 1 h × (2 − energy))."""
+
 DELAY_BINS_S = (0, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, math.inf)
 """Bins of the delay between a conversation's start and the bot's first action in it."""
 
@@ -63,11 +66,15 @@ class World:
         self.conversations_of = [0] * n
         self.messages_by_hour = [0] * 24
         self.mentions_of = [0] * n  # human messages addressing the bot, after the start-up
+        # for the event just seen, if a human message in the autonomous channel: the time of the
+        # human message there before it (-inf: none), else None
+        self.spoke_after: float | None = None
         self._answerable_from = self.started_at + RuleConfig().startup_s
 
     def see(self, ev: object) -> int:
         """Update the ground truth with one event; return the guild's index."""
         self.events += 1
+        self.spoke_after = None
         i = self.index[ev.guild_id]  # type: ignore[attr-defined]
         kind = type(ev)
         if kind is MessageEvent:
@@ -79,6 +86,7 @@ class World:
             if ev.mentions_bot and t >= self._answerable_from:  # type: ignore[attr-defined]
                 self.mentions_of[i] += 1
             if ev.channel_id == self.auto[i]:  # type: ignore[attr-defined]
+                self.spoke_after = self.last_auto[i]
                 self.messages += 1
                 if t - self.last_auto[i] >= self.cfg.conversation_gap_s:
                     self.conv_start[i] = t
@@ -148,6 +156,8 @@ class Tally:
         self._joined = [-math.inf] * guilds  # start of the last conversation the bot acted in
         self.replies = 0  # reply rounds (the bot addressed), apart from its own actions
         self.mentions_answered = 0  # the addressing messages those replies answered
+        self.into_quiet_chat = 0  # human messages into a chat silent longer than any quiet period
+        self.quiet_chat_answered = 0  # … that the bot answered at once
 
     def record(self, guild: int, at: float, action: str, mood: str, obs: Observation) -> None:
         """Count one action taken at `at` in guild index `guild` while in `mood`."""
@@ -178,6 +188,11 @@ class Tally:
         """Count one reply round at `at`, answering `addressed` (one message or several held)."""
         self.replies += 1
         self.mentions_answered += len(addressed)
+
+    def spoke_into_quiet_chat(self, answered: bool) -> None:
+        """Someone spoke into a chat silent (people and bot) for longer than any quiet period."""
+        self.into_quiet_chat += 1
+        self.quiet_chat_answered += answered
 
 
 def _num(x: float) -> float | None:
@@ -228,6 +243,8 @@ def figures(
         "conversations_joined": len(delays),
         "mentions": mentions,
         "mentions_answered": tally.mentions_answered,
+        "into_quiet_chat": tally.into_quiet_chat,
+        "quiet_chat_answered": tally.quiet_chat_answered,
         "replies": tally.replies,
         "join_delay_s": {
             "median": _percentile(delays, 0.5),
@@ -314,6 +331,16 @@ def check_claims(runs: dict[str, dict], policy: str, other: str | None) -> list[
                 main["mentions_answered"] == main["mentions"],
                 f"{main['mentions_answered']} of {main['mentions']} messages that addressed the "
                 f"bot answered, in {main['replies']} replies",
+            )
+        )
+    if main["into_quiet_chat"]:
+        claims.append(
+            _claim(
+                policy,
+                "someone speaking into a quiet chat is answered",
+                main["quiet_chat_answered"] == main["into_quiet_chat"],
+                f"{main['quiet_chat_answered']} of {main['into_quiet_chat']} messages into a chat "
+                f"silent for over {QUIET_CHAT_S / 3600:g} h (outside quiet hours) answered at once",
             )
         )
     if other is not None:

@@ -38,9 +38,9 @@ from pathlib import Path
 
 from actors.loop.guild_loop import GuildLoop, Round
 from actors.sources.traffic import Mix, SyntheticTraffic
-from engine import AutonomousEngine, GuildSettings, QuietHours, RuleConfig, V1Policy
+from engine import AutonomousEngine, Event, GuildSettings, QuietHours, RuleConfig, V1Policy
 
-from .sim_report import Tally, World, check_claims, figures
+from .sim_report import QUIET_CHAT_S, Tally, World, check_claims, figures
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 POLICIES = ("both", "v2", "v1")
@@ -134,6 +134,7 @@ class LoopRun(_Run):
             self.loop.loaded(g.guild_id, T0)
         self.rounds: list[tuple[float, int, Round]] = []  # (ends at, seq, round)
         self._seq = 0
+        self.spoke = [-math.inf] * guilds  # when the bot last spoke in each guild
 
     def due(self) -> float:
         timer = self.loop.next_timer()
@@ -155,8 +156,16 @@ class LoopRun(_Run):
             else:
                 self._start(loop.due(timer))
 
-    def on_event(self, ev: object, i: int) -> None:
-        self._start(self.loop.apply((ev,)))  # type: ignore[arg-type]
+    def on_event(self, ev: Event, i: int) -> None:
+        rounds = self.loop.apply((ev,))
+        after = self.world.spoke_after  # set for a human message in the autonomous channel
+        if (
+            after is not None
+            and ev.at - max(after, self.spoke[i], T0) > QUIET_CHAT_S
+            and not self.world.observe(i, ev.at).quiet_hours
+        ):
+            self.tally.spoke_into_quiet_chat(any(r.guild_id == ev.guild_id for r in rounds))
+        self._start(rounds)
 
     def drain(self) -> None:
         while self.rounds:
@@ -175,6 +184,7 @@ class LoopRun(_Run):
 
     def _finish(self, rnd: Round, at: float) -> None:
         action = "reply" if rnd.decision is None else rnd.decision.action
+        self.spoke[self.index[rnd.guild_id]] = at
         self._start(self.loop.finish(rnd, action, at))
 
     def sample_moods(self, span_s: float) -> None:
