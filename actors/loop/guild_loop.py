@@ -12,6 +12,7 @@ For each guild the loop keeps, beside the engine's state:
 - at most one round at a time. Events that arrive while it runs are applied as usual; a message
   that addresses the bot is *held* and answered when the round ends (several held ones are
   answered together, and the round says so); a counted message makes the guild check again then.
+  A guild paused by its admins, or asleep, answers nobody (not even a mention).
 - one timer: the earliest of the engine's `next_wake` and the guild's next mood rotation
   (staggered per guild), in one heap for all guilds, so time-based rules never cost a sweep.
 
@@ -30,7 +31,15 @@ from typing import Protocol
 
 import msgspec
 
-from engine import AutonomousEngine, Decision, Event, MemberJoinEvent, MessageEvent, PresenceEvent
+from engine import (
+    ASLEEP,
+    AutonomousEngine,
+    Decision,
+    Event,
+    MemberJoinEvent,
+    MessageEvent,
+    PresenceEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +187,15 @@ class GuildLoop:
                 self._schedule(gid, ev.at)  # presence and joins may open a time-based rule
                 continue
             if ev.mentions_bot and not ev.author_is_bot:
-                if ev.at >= started:  # nothing at all is sent while starting up
-                    if gid in running:
-                        self.held.setdefault(gid, []).append(ev)
-                    else:
-                        rounds.append(self._reply(gid, (ev,), ev.at, latency_s))
+                if ev.at < started:  # nothing at all is sent while starting up
+                    continue
+                st = engine.state(gid)
+                if st.settings.paused or st.mood == ASLEEP:  # type: ignore[union-attr]
+                    self.observer.decision(None, st.mood, "addressed")  # type: ignore[union-attr]
+                elif gid in running:
+                    self.held.setdefault(gid, []).append(ev)
+                else:
+                    rounds.append(self._reply(gid, (ev,), ev.at, latency_s))
                 continue
             if not counted:
                 continue
@@ -303,6 +316,10 @@ class GuildLoop:
             self.recheck.discard(gid)
             return []
         held = self.held.pop(gid, None)
+        st = self.engine.state(gid)
+        if held and (st.settings.paused or st.mood == ASLEEP):  # type: ignore[union-attr]
+            self.observer.decision(None, st.mood, "addressed", n=len(held))  # type: ignore[union-attr]
+            held = None  # paused or fallen asleep meanwhile: nobody answers
         if held:
             self.recheck.discard(gid)  # answering them is the bot's turn
             return [self._reply(gid, tuple(held), now, None)]

@@ -200,3 +200,25 @@ def test_quiet_checks_are_reported_once_per_call_by_mood() -> None:
     seen: Seen = loop.observer  # type: ignore[assignment]
     loop.apply(talk(3, UP))
     assert seen.decisions == [(None, "shy", "message", 3)]
+
+
+@pytest.mark.parametrize("how", ["paused", "asleep"])
+def test_a_paused_or_sleeping_guild_answers_nobody(how: str) -> None:
+    loop = make()
+    (control,) = loop.apply([mention(UP)])  # the control: awake and not paused, it answers
+    loop.finish(control, "reply", UP + 1)
+    if how == "paused":
+        loop.engine.configure(G, GuildSettings(channels=frozenset({7}), paused=True))
+    else:
+        loop.engine.update_mood(G, "asleep", at=UP + 2)
+    assert loop.apply([mention(UP + 60)]) == []
+    seen: Seen = loop.observer  # type: ignore[assignment]
+    assert seen.decisions[-1] == (None, loop.engine.state(G).mood, "addressed", 1)
+
+
+def test_a_mention_held_while_the_guild_is_paused_meanwhile_is_not_answered() -> None:
+    loop = make()
+    (rnd,) = loop.apply(talk(15, UP))
+    loop.apply([mention(rnd.at + 0.1)])
+    loop.engine.configure(G, GuildSettings(channels=frozenset({7}), paused=True))
+    assert loop.finish(rnd, "join_conversation", rnd.at + 1) == [] and not loop.held
