@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 DEFAULT_MAX_MESSAGES = 20
 """How many recent messages a context keeps by default."""
 
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+"""The largest file a message may carry: Discord's upload limit for a bot (10 MiB)."""
+
 
 class ChatMessage(msgspec.Struct, frozen=True):
     """One message of the recent transcript (in memory only).
@@ -71,9 +74,12 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     reply_to:
         The id of the message answered, if any.
     kind:
-        ``"text"`` or ``"emoji"``.
+        ``"text"``, ``"emoji"`` or ``"image"``.
     source:
         Who wrote the words: ``"llm"``, ``"template"`` or ``"plugin"`` (for counting).
+    attachment, filename:
+        A file uploaded with the message (an image, ``kind="image"``): its bytes and its name.
+        `text` may then be empty. At most `MAX_ATTACHMENT_BYTES`.
     """
 
     guild_id: int
@@ -83,6 +89,20 @@ class OutgoingMessage(msgspec.Struct, frozen=True, kw_only=True):
     reply_to: int | None = None
     kind: str = "text"
     source: str = "plugin"
+    attachment: bytes | None = None
+    filename: str = ""
+
+    def __repr__(self) -> str:
+        file = (
+            f", attachment=<{len(self.attachment)} bytes {self.filename!r}>"
+            if self.attachment
+            else ""
+        )
+        return (
+            f"OutgoingMessage(guild_id={self.guild_id!r}, channel_id={self.channel_id!r}, "
+            f"text={self.text!r}, action={self.action!r}, reply_to={self.reply_to!r}, "
+            f"kind={self.kind!r}, source={self.source!r}{file})"
+        )
 
 
 @dataclass(eq=False)

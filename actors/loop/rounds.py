@@ -137,7 +137,7 @@ class RoundRunner:
         if name is None:
             return RoundResult("silent")
         result = await self.modifier.execute(report.actions[name])
-        out = [m for m in ctx.outbox if m.text]
+        out = [m for m in ctx.outbox if m.text or m.attachment]
         self.metrics.action_execution(
             name, execution_outcome(result, bool(out), observer.fell_back)
         )

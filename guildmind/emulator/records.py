@@ -13,11 +13,19 @@ from typing import Any
 import msgspec
 
 
+class Attachment(msgspec.Struct, frozen=True):
+    """A file the bot uploaded with a message: its name and size (the bytes are not kept)."""
+
+    filename: str
+    size: int
+
+
 class SentMessage(msgspec.Struct, frozen=True):
     """A message the bot sent through ``POST /channels/{id}/messages``.
 
     ``at`` is the emulated clock in epoch seconds; ``message_reference`` is the reply
-    reference as the bot sent it (``None`` for a plain message).
+    reference as the bot sent it (``None`` for a plain message); ``attachments`` the files
+    uploaded with it.
     """
 
     guild_id: int
@@ -26,6 +34,7 @@ class SentMessage(msgspec.Struct, frozen=True):
     content: str
     at: float
     message_reference: dict[str, Any] | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Counters(msgspec.Struct):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from guildmind.emulator.records import SentMessage
+from guildmind.emulator.records import Attachment, SentMessage
 
 if TYPE_CHECKING:
     from guildmind.emulator.gateway import Gateway
@@ -189,13 +189,13 @@ class RestApi:
             return discord_error(404, 10003, "Unknown Channel")
         if not channel.writable:
             return discord_error(403, 50013, "Missing Permissions")
-        body = await _read_body(request)
+        body, files = await _read_message_body(request)
         content = body.get("content") or ""
         if not isinstance(content, str) or len(content) > 2000:
             raise BadRequest(
                 "Invalid Form Body: content must be a string of at most 2000 characters."
             )
-        if not content and not body.get("embeds") and not body.get("sticker_ids"):
+        if not content and not body.get("embeds") and not body.get("sticker_ids") and not files:
             raise BadRequest("Cannot send an empty message", code=50006)
         ref = body.get("message_reference")
         if ref is not None and not (isinstance(ref, dict) and str(ref.get("message_id")).isdigit()):
@@ -223,6 +223,7 @@ class RestApi:
             content=content,
             at=self.messages.clock(),
             message_reference=ref,
+            attachments=files,
         )
         self.recorder.add_sent(sent)
         _log.debug("Bot sent message %s in channel %s.", sent.message_id, channel.id)
@@ -315,8 +316,22 @@ async def _read_json(request: web.Request) -> Any:
 
 async def _read_body(request: web.Request) -> dict[str, Any]:
     """The JSON object of a request, from a JSON body or a multipart ``payload_json`` field."""
+    body, _ = await _read_message_body(request)
+    return body
+
+
+async def _read_message_body(
+    request: web.Request,
+) -> tuple[dict[str, Any], tuple[Attachment, ...]]:
+    """The JSON object of a request and the files uploaded with it (``files[n]`` parts)."""
+    files: tuple[Attachment, ...] = ()
     if request.content_type.startswith("multipart/"):
         form = await request.post()
+        files = tuple(
+            Attachment(part.filename, len(part.file.read()))
+            for key, part in form.items()
+            if key.startswith("files[") and isinstance(part, web.FileField)
+        )
         raw = form.get("payload_json")
         try:
             body = json.loads(raw) if isinstance(raw, str) else {}
@@ -326,4 +341,4 @@ async def _read_body(request: web.Request) -> dict[str, Any]:
         body = await _read_json(request)
     if not isinstance(body, dict):
         raise BadRequest("Invalid Form Body: expected a JSON object.")
-    return body
+    return body, files

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import io
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -319,9 +320,14 @@ class DiscordSource:
                 message_id=message.reply_to, channel_id=message.channel_id,
                 guild_id=message.guild_id, fail_if_not_exists=False,
             )  # fmt: skip
+        files = (
+            [discord.File(io.BytesIO(message.attachment), filename=message.filename or "file")]
+            if message.attachment
+            else None
+        )  # an image a plugin sends (a MoFox sticker), uploaded with the message
         try:
             async with asyncio.timeout(60):
-                sent = await channel.send(message.text, reference=reference)  # type: ignore[arg-type]
+                sent = await channel.send(message.text or None, reference=reference, files=files)  # type: ignore[arg-type]
         except discord.Forbidden:
             return self._failed("forbidden", message)
         except discord.NotFound:
