@@ -1,7 +1,9 @@
 """`ActionRegistry`: the actions a bot offers, and plugin loading.
 
 The rule for plugins: **a plugin is a module that defines ``setup(registry)``**, which registers
-its actions with ``registry.register(MyAction)``. Plugins are found
+its actions with ``registry.register(MyAction)``; a module without one that defines MoFox-Bot
+``@register_plugin`` classes (itself or in its ``plugin`` submodule) is loaded through
+`actions.mofox`. Plugins are found
 
 - in folders (`load_folder`): every ``name.py`` file and every ``name/`` package (with an
   ``__init__.py``) whose name does not start with ``_`` or ``.``;
@@ -106,7 +108,8 @@ class ActionRegistry:
         return list(self._actions)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._actions
+        """Whether `name` is taken: registered, or staged by the plugin being set up."""
+        return name in self._actions or (self._staging is not None and name in self._staging)
 
     def __iter__(self) -> Iterator[type[BaseAction]]:
         return iter(list(self._actions.values()))
@@ -137,9 +140,18 @@ class ActionRegistry:
         self._actions.update(staged)
 
     def load_module(self, module: ModuleType, where: str | None = None) -> None:
-        """Load an imported plugin module (it must define ``setup(registry)``)."""
+        """Load an imported plugin module: its ``setup(registry)``, or else the MoFox-Bot
+        plugin classes it defines (`actions.mofox`)."""
         where = where or getattr(module, "__file__", None) or module.__name__
         setup = getattr(module, "setup", None)
+        if setup is None:
+            # Imported here: a native plugin never loads the compatibility package.
+            from actions.mofox.loader import plugin_setup
+
+            try:
+                setup = plugin_setup(module)
+            except Exception as e:
+                raise PluginError(f"{where}: import failed: {_one_line(e)}") from e
         if setup is None:
             raise PluginError(
                 f"{where}: no setup(registry) function; define one that registers "
