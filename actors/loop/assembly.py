@@ -34,7 +34,9 @@ ACTIVATION_TIMEOUT_S = 2.0
 def action_registry(plugin_dirs: tuple[str, ...] = ()) -> ActionRegistry:
     """The built-in actions, the entry-point plugins and those in `plugin_dirs`.
 
-    A broken plugin is reported (its path and why) and skipped; the others load.
+    A folder may hold native plugins (``setup(registry)``) and MoFox-Bot ones (``@register_plugin``
+    classes, `actions.mofox`) side by side. A broken plugin is reported (its path and why) and
+    skipped; the others load.
     """
     registry = ActionRegistry(BUILTIN_ACTIONS)
     errors = registry.load_entry_points()
