@@ -121,6 +121,7 @@ class StickerAction(BaseAction):
     action_description = "Send a sticker."
     activation_type = ActionActivationType.KEYWORD
     activation_keywords: ClassVar[list[str]] = ["sticker"]
+    priority = 25  # guildmind's rule planner: above its own reply (20), below greet
 
     async def execute(self) -> tuple[bool, str]:
         ok = await self.send_emoji(STICKER)
