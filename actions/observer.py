@@ -8,7 +8,8 @@ reported. What is reported:
 - every LLM request the judge, the planner and the content writer make: why (``purpose``), how it
   ended (``outcome``), how long that one request took, its retries and its tokens;
 - the judge's verdicts (asked the LLM, or reused from the cache);
-- a template writing an action's words because the LLM failed.
+- a template writing an action's words because the LLM failed;
+- a plugin action asking for what Discord has no equivalent for (`actions.mofox`).
 
 `ask_llm()` makes one request and reports it, once, whatever happens to it. The client says what
 the request cost when it can (`actions.llm.MeteredLLMClient`: the server's ``usage``, the retries);
@@ -69,6 +70,10 @@ class ActionObserver(Protocol):
         """Templates wrote `action`'s words because the LLM failed (error, timeout, empty) or
         answered a line the guild heard lately (its request is reported as a success)."""
 
+    def unsupported(self, action: str, feature: str) -> None:
+        """A plugin `action` asked for `feature` (a MoFox-Bot send or call: "send_custom",
+        "send_command", ...) that Discord has no equivalent for; nothing was sent for it."""
+
 
 class _Unobserved:
     """Reports go nowhere (a context built without an observer)."""
@@ -80,6 +85,9 @@ class _Unobserved:
         pass
 
     def template_fallback(self, action: str) -> None:
+        pass
+
+    def unsupported(self, action: str, feature: str) -> None:
         pass
 
 
@@ -106,6 +114,7 @@ class RecordingObserver:
     requests: list[LLMRequest] = field(default_factory=list)
     verdicts: dict[str, int] = field(default_factory=lambda: {"llm": 0, "cache": 0})
     fallbacks: list[str] = field(default_factory=list)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
 
     def llm_request(
         self,
@@ -136,6 +145,9 @@ class RecordingObserver:
 
     def template_fallback(self, action: str) -> None:
         self.fallbacks.append(action)
+
+    def unsupported(self, action: str, feature: str) -> None:
+        self.refusals.append((action, feature))
 
 
 class LLMReply(msgspec.Struct, frozen=True):

@@ -44,6 +44,7 @@ from metrics.labels import (
     LLM_TOKEN_SOURCES,
     NONE_ACTION,
     OTHER,
+    REFUSED_FEATURES,
     ROUND_OUTCOMES,
     SAVE_OUTCOMES,
     SEND_FAILURE_REASONS,
@@ -144,6 +145,12 @@ class GuildmindMetrics:
             "action",
             "outcome",
         )
+        self.plugin_refusals_total = c(
+            "guildmind_plugin_refusals_total",
+            "What a plugin action asked for that Discord has no equivalent for (nothing sent).",
+            "action",
+            "feature",
+        )
         self.llm_requests_total = c(
             "guildmind_llm_requests_total", "LLM requests, by outcome.", "purpose", "outcome"
         )
@@ -197,6 +204,9 @@ class GuildmindMetrics:
         self._judge = children(self.judge_verdicts_total, JUDGE_SOURCES)
         self._executions = children(
             self.action_executions_total, self.action_names, EXECUTION_OUTCOMES
+        )
+        self._refusals = children(
+            self.plugin_refusals_total, self.action_names, label_set(REFUSED_FEATURES)
         )
         purposes = label_set(LLM_PURPOSES)
         self._llm = children(self.llm_requests_total, purposes, label_set(LLM_OUTCOMES))
@@ -304,6 +314,13 @@ class GuildmindMetrics:
         if action not in self.action_names:
             action = OTHER
         self._executions[(action, outcome if outcome in EXECUTION_OUTCOMES else "error")].inc()
+
+    def plugin_refusal(self, action: str, feature: str) -> None:
+        """A plugin `action` asked for `feature` (`labels.REFUSED_FEATURES`), which Discord has
+        no equivalent for; nothing was sent for it."""
+        if action not in self.action_names:
+            action = OTHER
+        (self._refusals.get((action, feature)) or self._refusals[(action, OTHER)]).inc()
 
     def llm_request(
         self,

@@ -73,6 +73,18 @@ SEND_FAILURE_REASONS: tuple[str, ...] = (
 )
 """Why sending a message failed (``reason`` label)."""
 
+REFUSED_FEATURES: tuple[str, ...] = (
+    "send_custom",
+    "send_command",
+    "send_emoji",
+    "send_image",
+    "call_action",
+    "wait_for_new_message",
+)
+"""What a MoFox-Bot plugin action asked for and Discord has no equivalent for here (``feature``
+label; ``actions.mofox``): a message type (voice, TTS, ...), a QQ adapter command, an image it
+could not upload, running another action, waiting for the chat."""
+
 SAVE_OUTCOMES: tuple[str, ...] = ("success", "failure")
 """The outcome of saving one guild's state (``outcome`` label)."""
 

@@ -65,6 +65,9 @@ class _RoundObserver:
     def template_fallback(self, action: str) -> None:
         self.fell_back = True
 
+    def unsupported(self, action: str, feature: str) -> None:
+        self.metrics.plugin_refusal(action, feature)
+
 
 def execution_outcome(result: ExecutionResult, produced: bool, fell_back: bool) -> str:
     """How the chosen action's execution went (`metrics.labels.EXECUTION_OUTCOMES`): it timed out

@@ -22,6 +22,7 @@ from actions import (
     ActionRegistry,
     ChatMessage,
     ContentWriter,
+    RecordingObserver,
 )
 from actions.mofox import BaseAction
 from actions.mofox.base.base_action import DEFAULT_JUDGE_QUESTION
@@ -195,12 +196,14 @@ async def test_an_emoji_is_posted_and_a_sticker_image_is_uploaded() -> None:
 
 async def test_what_discord_cannot_do_is_refused_and_counted_not_posted(caplog) -> None:
     # send_custom("tts_text"): no Discord post; store_action_info(): accepted, stores nothing
-    c = ctx(("ana", "tts please"))
+    seen = RecordingObserver()
+    c = ctx(("ana", "tts please"), observer=seen)
     result = await run(c, "tts_action")
     assert c.outbox == []
     assert (result.ok, result.outcome) == (False, "failure")
     assert result.reason == "TTS done; not supported on Discord: send_custom('tts_text')"
     assert "[tts_action] send_custom('tts_text') is not supported on Discord" in caplog.text
+    assert seen.refusals == [("tts_action", "send_custom")]  # reported: the runtime counts it
     # send_command(): a QQ adapter command
     p = ctx(("ana", "poke bo"))
     result = await run(p, "poke_user")
@@ -306,6 +309,11 @@ class World:
     def said(self, author_id: int, author: str, text: str, at: float, message_id: int) -> None:
         self.transcripts.add(Line(5, 77, message_id, author_id, author, text, at))
 
+    def refusals(self, action: str, feature: str) -> float:
+        labels = {"action": action, "feature": feature}
+        value = self.metrics.registry.get_sample_value("guildmind_plugin_refusals_total", labels)
+        return value or 0.0
+
     def executions(self, action: str, outcome: str) -> float:
         labels = {"action": action, "outcome": outcome}
         value = self.metrics.registry.get_sample_value("guildmind_action_executions_total", labels)
@@ -332,6 +340,29 @@ async def test_a_round_whose_action_discord_cannot_do_is_counted_as_failed() -> 
     result = await w.runner.run(rnd, w.state, w.transcripts, NOW)
     assert (result.outcome, result.action, result.messages) == ("failed", "tts_action", ())
     assert w.executions("tts_action", "failed") == 1
+    assert w.refusals("tts_action", "send_custom") == 1
+
+
+async def test_refusals_are_counted_by_action_and_feature_even_when_words_went_out() -> None:
+    class Chatty(BaseAction):
+        action_name = "chatty"
+        priority = 50
+
+        async def execute(self):
+            await self.send_text("words")
+            await self.send_command("SEND_POKE")
+            await self.send_custom("music", "song")
+            return True, "chatted"
+
+    w = World(ActionRegistry([Chatty]))
+    w.said(9, "ana", "hey", NOW - 5, 4242)
+    rnd = Round(5, NOW, addressed=(MessageEvent(5, 77, 9, NOW - 5, False, True),))
+    result = await w.runner.run(rnd, w.state, w.transcripts, NOW)
+    assert (result.outcome, [m.text for m in result.messages]) == ("spoke", ["words"])
+    assert w.executions("chatty", "sent") == 1
+    assert (w.refusals("chatty", "send_command"), w.refusals("chatty", "send_custom")) == (1, 1)
+    w.metrics.plugin_refusal("nobody", "dance")  # bounded labels: both read as "other"
+    assert w.refusals("other", "other") == 1
 
 
 async def test_a_round_that_sends_a_sticker_hands_the_image_to_the_runtime() -> None:

@@ -14,8 +14,9 @@ guildmind's API it has what MoFox's actions use:
   ``mode_enable`` / ``chat_type_allow`` (see `actions.mofox.chat.round_modes`);
 - the old ``go_activate(self, chat_content, llm_judge_model)`` form;
 - MoFox's send methods, each mapped to a Discord post (a sticker or an image is uploaded) or
-  refused (see `send_custom`): a refusal returns False, is logged, and is counted in the round:
-  an ``execute()`` that sent nothing but was refused something reports a failure naming it.
+  refused (see `send_custom`): a refusal returns False, is logged, is reported to the round's
+  observer (the runtime counts it), and an ``execute()`` that sent nothing but was refused
+  something reports a failure naming it.
 
 Classes are checked when they are defined (guildmind's checks, plus MoFox's own attributes).
 """
@@ -330,9 +331,11 @@ class BaseAction(_GuildmindAction):
         return section
 
     def refuse(self, what: str, why: str) -> bool:
-        """Record that `what` cannot be done on Discord (logged; reported by ``execute()``);
-        returns False, as MoFox's send methods do when a send fails."""
+        """Record that `what` cannot be done on Discord: logged, reported to the round's
+        observer (counted by the runtime) and named in ``execute()``'s result; returns False,
+        as MoFox's send methods do when a send fails."""
         self.refused.append(what)
+        self.ctx.observer.unsupported(self.action_name, what.split("(", 1)[0])
         logger.warning(
             "%s %s is not supported on Discord (%s); nothing was sent for it",
             self.log_prefix, what, why,
