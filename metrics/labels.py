@@ -80,10 +80,12 @@ REFUSED_FEATURES: tuple[str, ...] = (
     "send_image",
     "call_action",
     "wait_for_new_message",
+    "service_api",
 )
 """What a MoFox-Bot plugin action asked for and Discord has no equivalent for here (``feature``
 label; ``actions.mofox``): a message type (voice, TTS, ...), a QQ adapter command, an image it
-could not upload, running another action, waiting for the chat."""
+could not upload, running another action, waiting for the chat, one of MoFox's service APIs
+(``llm_api``, ``send_api``, ...)."""
 
 SAVE_OUTCOMES: tuple[str, ...] = ("success", "failure")
 """The outcome of saving one guild's state (``outcome`` label)."""

@@ -237,11 +237,35 @@ async def test_other_refused_sends_return_false() -> None:
 
 
 async def test_a_mofox_service_api_call_is_an_execution_error_naming_it() -> None:
-    result = await run(ctx(("ana", "remind me at noon")), "set_reminder")
+    seen = RecordingObserver()
+    result = await run(ctx(("ana", "remind me at noon"), observer=seen), "set_reminder")
     assert result.outcome == "error"
     assert "MoFoxAPIUnsupported: MoFox's llm_api.get_available_models() is not available" in (
         result.reason
     )
+    assert seen.refusals == [("set_reminder", "service_api")]
+
+
+async def test_a_service_api_call_the_plugin_catches_is_still_counted_and_named() -> None:
+    from actions.mofox.apis import send_api
+
+    class Careful(BaseAction):
+        action_name = "careful"
+
+        async def execute(self):
+            try:
+                await send_api.text_to_stream("hi", self.chat_id)
+            except Exception as e:  # as MoFox plugins do
+                return False, f"send failed: {type(e).__name__}"
+            return True, "sent"
+
+    seen = RecordingObserver()
+    result = await run(ctx(("ana", "hi"), observer=seen), "careful", ActionRegistry([Careful]))
+    assert (result.ok, result.outcome) == (False, "failure")
+    assert result.reason == (
+        "send failed: MoFoxAPIUnsupported; not supported on Discord: send_api.text_to_stream()"
+    )
+    assert seen.refusals == [("careful", "service_api")]
 
 
 async def test_mofox_execute_results_are_read_as_mofox_reads_them() -> None:

@@ -5,13 +5,15 @@ MoFox's service APIs (``send_api``, ``llm_api``, ``message_api``, ``database_api
 into MoFox's own chat manager, database and model configuration. Guildmind has none of them: an
 action gets what it may use from ``self`` and the round's ``self.ctx`` (sends, the transcript,
 the LLM port). So these names import, and calling anything in them raises `MoFoxAPIUnsupported`
-naming the call and what to use instead (inside ``execute()`` the round counts it as an error).
+naming the call and what to use instead; inside an action it is also counted as a refusal of
+that action, even when the plugin catches the exception.
 """
 
 from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from actions.mofox._current import CURRENT_ACTION
 from actions.mofox.apis.logging_api import get_logger
 from actions.mofox.apis.plugin_register_api import register_plugin
 
@@ -44,6 +46,9 @@ class RefusedAPI:
 
         def refused(*_args: Any, **_kwargs: Any) -> NoReturn:
             instead = INSTEAD.get(self._name, "what self and self.ctx offer")
+            action = CURRENT_ACTION.get()
+            if action is not None:  # counted even if the plugin catches the exception
+                action.refuse(f"{self._name}.{attr}()", "a MoFox service API", "service_api")
             raise MoFoxAPIUnsupported(
                 f"MoFox's {self._name}.{attr}() is not available on guildmind; use {instead}."
             )

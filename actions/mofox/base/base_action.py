@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from actions.base import BaseAction as _GuildmindAction
 from actions.context import MAX_ATTACHMENT_BYTES, OutgoingMessage
 from actions.mofox import chat
+from actions.mofox._current import CURRENT_ACTION
 from actions.mofox.base.component_types import (
     ActionActivationType,
     ActionInfo,
@@ -118,7 +119,12 @@ def _execution(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
     async def execute(self: BaseAction) -> tuple[bool, str]:
         outbox = self.ctx.outbox
         before = len(outbox)
-        result = await fn(self)
+        # execute() runs in a task of its own (the modifier's): set and reset in one context
+        token = CURRENT_ACTION.set(self)
+        try:
+            result = await fn(self)
+        finally:
+            CURRENT_ACTION.reset(token)
         if isinstance(result, tuple):
             ok, reason = (
                 (bool(result[0]) if result else False),
@@ -330,12 +336,13 @@ class BaseAction(_GuildmindAction):
             section = section[part]
         return section
 
-    def refuse(self, what: str, why: str) -> bool:
+    def refuse(self, what: str, why: str, feature: str | None = None) -> bool:
         """Record that `what` cannot be done on Discord: logged, reported to the round's
-        observer (counted by the runtime) and named in ``execute()``'s result; returns False,
-        as MoFox's send methods do when a send fails."""
+        observer as `feature` (default: `what` up to its parenthesis; the runtime counts it)
+        and named in ``execute()``'s result; returns False, as MoFox's send methods do when a
+        send fails."""
         self.refused.append(what)
-        self.ctx.observer.unsupported(self.action_name, what.split("(", 1)[0])
+        self.ctx.observer.unsupported(self.action_name, feature or what.split("(", 1)[0])
         logger.warning(
             "%s %s is not supported on Discord (%s); nothing was sent for it",
             self.log_prefix, what, why,
