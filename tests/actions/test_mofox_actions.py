@@ -11,6 +11,7 @@ import base64
 import logging
 import random
 from pathlib import Path
+from typing import ClassVar
 
 import msgspec
 import pytest
@@ -266,6 +267,61 @@ async def test_a_service_api_call_the_plugin_catches_is_still_counted_and_named(
         "send failed: MoFoxAPIUnsupported; not supported on Discord: send_api.text_to_stream()"
     )
     assert seen.refusals == [("careful", "service_api")]
+
+
+class Say(BaseAction):
+    """Says what MoFox's planner put in its parameters (the TTS voice plugin's dict form too)."""
+
+    action_name = "say"
+    action_description = "Say something to the chat."
+    action_parameters: ClassVar[dict] = {
+        "content": "What to say.",
+        "style": {"type": "string", "description": "How to say it.", "required": False},
+    }
+
+    async def execute(self):
+        content = self.action_data.get("content")
+        if not content:
+            return False, "no content given"
+        await self.send_text(f"{content} ({self.action_data.get('style', 'plain')})")
+        return True, "said"
+
+
+def by_purpose(**answers: str) -> FakeLLM:
+    return FakeLLM(lambda prompt, system, purpose: answers.get(purpose, ""))
+
+
+async def test_action_parameters_are_filled_by_the_llm_as_mofoxs_planner_does() -> None:
+    llm = by_purpose(plan='```json\n{"content": "Good morning!", "style": "cheerful", "x": 1}\n```')
+    seen = RecordingObserver()
+    c = ctx(("ana", "say good morning to everyone"), llm=llm, observer=seen)
+    result = await run(c, "say", ActionRegistry([Say]))
+    assert result.ok and [m.text for m in c.outbox] == ["Good morning! (cheerful)"]
+    [(prompt, system, purpose)] = llm.calls
+    assert purpose == "plan" and "JSON object" in system
+    assert "- content: What to say." in prompt
+    assert "- style (string, optional): How to say it." in prompt
+    assert "ana: say good morning to everyone" in prompt
+    assert [(r.purpose, r.outcome) for r in seen.requests] == [("plan", "success")]
+
+
+async def test_without_an_llm_or_a_readable_answer_action_data_has_no_parameters() -> None:
+    assert (await run(ctx(("ana", "hi")), "say", ActionRegistry([Say]))).reason == (
+        "no content given"
+    )
+    seen = RecordingObserver()
+    garbled = ctx(("ana", "hi"), llm=by_purpose(plan="sure thing!"), observer=seen)
+    result = await run(garbled, "say", ActionRegistry([Say]))
+    assert result.reason == "no content given"
+    assert [(r.purpose, r.outcome) for r in seen.requests] == [("plan", "garbage")]
+
+
+async def test_the_tts_action_gets_its_text_and_is_still_refused_on_discord() -> None:
+    llm = by_purpose(plan='{"text": "Hello!!"}')
+    c = ctx(("ana", "tts please"), llm=llm)
+    result = await run(c, "tts_action")
+    assert result.reason == "TTS done; not supported on Discord: send_custom('tts_text')"
+    assert c.outbox == [] and len(llm.calls) == 1
 
 
 async def test_mofox_execute_results_are_read_as_mofox_reads_them() -> None:

@@ -4,7 +4,8 @@ A MoFox action is a guildmind `actions.BaseAction`: the modifier runs its ``go_a
 planner may choose it, and its ``execute()`` queues messages in the round's outbox. On top of
 guildmind's API it has what MoFox's actions use:
 
-- instance attributes: ``action_data``, ``reasoning``, ``chat_stream``, ``chat_id``,
+- instance attributes: ``action_data`` (its ``action_parameters`` filled by the round's LLM,
+  `actions.mofox.parameters`), ``reasoning``, ``chat_stream``, ``chat_id``,
   ``platform``, ``action_message``, ``group_id``, ``user_id``, ``user_nickname``, ``is_group``,
   ``log_prefix``, ``plugin_config``, ...;
 - the activation helpers with MoFox's signatures: ``_llm_judge_activation()`` without a prompt
@@ -41,6 +42,7 @@ from actions.mofox.base.component_types import (
     ChatType,
     ComponentType,
 )
+from actions.mofox.parameters import fill_parameters
 from actions.words import says
 
 if TYPE_CHECKING:
@@ -122,6 +124,7 @@ def _execution(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
         # execute() runs in a task of its own (the modifier's): set and reset in one context
         token = CURRENT_ACTION.set(self)
         try:
+            await self.fill_action_data()
             result = await fn(self)
         finally:
             CURRENT_ACTION.reset(token)
@@ -323,6 +326,17 @@ class BaseAction(_GuildmindAction):
         )
 
     # -- what execute() uses ------------------------------------------------------------------
+
+    async def fill_action_data(self) -> None:
+        """Put the declared ``action_parameters`` into ``action_data``, as MoFox's planner does:
+        asked of the round's LLM (`actions.mofox.parameters`); none without one. Called before
+        ``execute()``; parameters already in ``action_data`` are kept."""
+        wanted = {k: v for k, v in self.action_parameters.items() if k not in self.action_data}
+        if wanted:
+            found = await fill_parameters(
+                self.ctx, self.action_name, self.action_description, self.reasoning, wanted
+            )
+            self.action_data.update(found)
 
     def get_config(self, key: str | None = None, default: Any = None) -> Any:
         """The plugin's configuration (its ``config.toml`` over its schema's defaults), or one
