@@ -467,3 +467,26 @@ async def test_mofox_actions_activate_concurrently_with_the_rest(seed: int) -> N
     )
     assert len(slow.calls) == 1  # the two judged MoFox actions share one judge call
     await asyncio.sleep(0)
+
+
+async def test_a_subclass_calling_super_execute_is_read_once() -> None:
+    class Base(BaseAction):
+        action_name = "base_say"
+
+        async def execute(self):
+            await self.send_custom("voice", "x")
+            return True, "base"
+
+    class Child(Base):
+        action_name = "child_say"
+
+        async def execute(self):
+            ok, why = await super().execute()
+            await self.send_text("child words")
+            return ok, f"child after {why}"
+
+    c = ctx(("ana", "hi"))
+    result = await run(c, "child_say", ActionRegistry([Child]))
+    assert (result.ok, result.reason) == (
+        True, "child after base; not supported on Discord: send_custom('voice')"
+    )  # fmt: skip

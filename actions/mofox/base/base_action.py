@@ -119,14 +119,18 @@ def _execution(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     async def execute(self: BaseAction) -> tuple[bool, str]:
+        if self._executing:  # a subclass's execute() calling super().execute(): the outer reads
+            return await fn(self)
         outbox = self.ctx.outbox
         before = len(outbox)
         # execute() runs in a task of its own (the modifier's): set and reset in one context
         token = CURRENT_ACTION.set(self)
+        self._executing = True
         try:
             await self.fill_action_data()
             result = await fn(self)
         finally:
+            self._executing = False
             CURRENT_ACTION.reset(token)
         if isinstance(result, tuple):
             ok, reason = (
@@ -205,6 +209,7 @@ class BaseAction(_GuildmindAction):
         super().__init__(ctx)
         self.refused: list[str] = []
         """What this action asked for and Discord cannot do, this round."""
+        self._executing = False
         self._chat_content: str | None = None
         decision = ctx.decision
         self.reasoning: str = (
