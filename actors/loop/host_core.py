@@ -1,10 +1,10 @@
 """The guild host's logic, without Ray: many guilds as virtual actors in one process.
 
 A `HostCore` drives the guild loop (`actors.loop.guild_loop`) on the wall clock: it puts each
-gateway's batches back in order and applies them, runs the rounds the loop asks for as tasks
-(at most one per guild, many guilds at once), fires the loop's timers when told, commits what
-the rounds say (recorded, written through, then sent) and writes dirty guilds behind. The Ray
-actor in `actors.remote.host` is a thin shell around it.
+gateway's batches back in order and applies them (answering each once it is applied), runs the
+rounds the loop asks for as tasks (at most one per guild, many guilds at once), fires the loop's
+timers when told, commits what the rounds say (recorded, written through, then sent) and writes
+dirty guilds behind. The Ray actor in `actors.remote.host` is a thin shell around it.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ class HostCore:
         loop.mark_dirty = self.write_behind.mark_dirty
         self.owner: dict[int, str] = {}  # guild → the gateway its messages go back through
         self._outgoing: list[tuple[int, tuple[OutgoingMessage, ...]]] = []
+        # batches that came before an earlier one of their link: answered once applied
+        self._waiting: dict[tuple[str, int, int], asyncio.Future[BatchReply]] = {}
         self._committer: asyncio.Task[None] | None = None
         self._committing: set[int] = set()  # guilds whose recorded actions are being sent
         self.tasks: set[asyncio.Task[None]] = set()
@@ -150,31 +152,56 @@ class HostCore:
         return len(snapshots)
 
     # events -------------------------------------------------------------------------------
-    def apply(self, batch: Batch) -> BatchReply:
-        """Apply a batch (and any it released) in order; start rounds for what was decided."""
-        repeats = self.sequencer.duplicates
-        ready = self.sequencer.offer(batch)
-        if not ready:
-            duplicate = self.sequencer.duplicates > repeats
-            if duplicate:
-                log.debug(
-                    "%s: batch %s/%d seen before, ignored", self.name, batch.gateway, batch.seq
-                )
-            return BatchReply(0, duplicate=duplicate)
-        applied = malformed = 0
+    async def apply(self, batch: Batch) -> BatchReply:
+        """Apply a batch in its link's order; answer once it is applied (or was a repeat).
+
+        A batch that comes before an earlier one of its link waits for it: its answer says it
+        was applied only when it was, so a host that dies meanwhile leaves it in flight at the
+        gateway, and Ray's retry brings it to the host's next incarnation. The reply counts this
+        batch's events only (applied, and malformed ones skipped)."""
+        ready, repeat = self.sequencer.offer(batch)
+        if repeat:
+            log.debug("%s: batch %s/%d seen before, ignored", self.name, batch.gateway, batch.seq)
+            return BatchReply(0, duplicate=True)
+        mine = self._apply_ready(ready, batch)
+        if mine is not None:
+            return mine
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[(batch.gateway, batch.epoch, batch.seq)] = waiter
+        return await waiter
+
+    def advance(self, gateway: str, epoch: int, floor: int) -> int:
+        """The gateway says nothing below `floor` of its link is in flight any more: apply what
+        waited on a batch this host will never get. Returns how many batches that released."""
+        ready = self.sequencer.advance(gateway, epoch, floor)
+        self._apply_ready(ready, None)
+        return len(ready)
+
+    def _apply_ready(self, ready: list[Batch], batch: Batch | None) -> BatchReply | None:
+        """Apply `ready` in order, answering the waiting calls; `batch`'s own reply, if in it."""
+        mine: BatchReply | None = None
         for b in ready:
-            for line in b.lines:
-                self.transcripts.add(line)
-            events = b.events
-            self.owner.update(dict.fromkeys([ev.guild_id for ev in events], b.gateway))
-            latency = max(0.0, time.time() - b.sent_at)
-            rejected = self.loop.rejected
-            self._start(self.loop.apply(events, latency_s=latency))
-            bad = self.loop.rejected - rejected
-            applied, malformed = applied + len(events) - bad, malformed + bad
-            self.metrics.event_to_decision_seconds.observe(latency)
-            self.latencies.append((latency, len(events)))
-        return BatchReply(applied, malformed=malformed)
+            reply = self._apply_in_order(b)
+            if b is batch:
+                mine = reply
+            else:
+                waiter = self._waiting.pop((b.gateway, b.epoch, b.seq), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(reply)
+        return mine
+
+    def _apply_in_order(self, b: Batch) -> BatchReply:
+        for line in b.lines:
+            self.transcripts.add(line)
+        events = b.events
+        self.owner.update(dict.fromkeys([ev.guild_id for ev in events], b.gateway))
+        latency = max(0.0, time.time() - b.sent_at)
+        rejected = self.loop.rejected
+        self._start(self.loop.apply(events, latency_s=latency))
+        bad = self.loop.rejected - rejected
+        self.metrics.event_to_decision_seconds.observe(latency)
+        self.latencies.append((latency, len(events)))
+        return BatchReply(len(events) - bad, malformed=bad)
 
     def next_timer(self) -> float | None:
         """When the earliest live timer is due (virtual time), or None."""

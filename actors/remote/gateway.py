@@ -126,15 +126,32 @@ class Gateway:
                 if self.dedicated and self.core.has(PENDING):
                     await self._place_pending()
                 self._dispatch(self.core.due_batches(time.time()))
+                for host, floor in self.core.stalled(time.monotonic()):
+                    self._spawn(self._advance(host, floor))
             except Exception:
                 log.exception("%s: batching failed; going on", self.name)
             await asyncio.sleep(pause)
 
+    async def _advance(self, host: str, floor: int) -> None:
+        try:
+            await self._host(host).advance.remote(self.name, self.core.epoch, floor)
+        except Exception as e:  # the batches themselves are retried by Ray; this is a hint
+            log.info("%s: could not tell %s its floor: %s", self.name, host, type(e).__name__)
+
+    def _host(self, host: str):
+        handle = self._hosts.get(host)
+        if handle is None:
+            handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
+        return handle
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
     def _dispatch(self, batches) -> None:
         for host, batch in batches:  # (parked buffers are never cut: see GatewayCore.PARKED)
-            task = asyncio.create_task(self._send_batch(host, batch))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._spawn(self._send_batch(host, batch))
 
     async def hold(self, partitions: list[int], timeout_s: float = 30.0) -> None:
         """Hold new events of `partitions`; return once all earlier ones reached their hosts.
@@ -179,10 +196,7 @@ class Gateway:
 
     async def _send_batch(self, host: str, batch) -> None:
         try:
-            handle = self._hosts.get(host)
-            if handle is None:
-                handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
-            applied, _, bad = await handle.apply.remote(self._encode(batch))
+            applied, _, bad = await self._host(host).apply.remote(self._encode(batch))
             self.applied += applied
             self.malformed += bad
         except Exception as e:
@@ -222,10 +236,7 @@ class Gateway:
         if host == PENDING:
             self._placed.update(await self.directory.place.remote([guild_id]))
             host = self._placed[guild_id]
-        handle = self._hosts.get(host)
-        if handle is None:
-            handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
-        return await getattr(handle, method).remote(guild_id, *args)
+        return await getattr(self._host(host), method).remote(guild_id, *args)
 
     async def source_status(self) -> dict:
         """Whether the source is connected, and its fatal error (a sentence) if it stopped."""

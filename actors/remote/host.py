@@ -148,8 +148,12 @@ class GuildHost:
             log.warning("%s: skipped a malformed batch: %s", self.name, e)
             self.metrics.dropped("other", "malformed")
             return 0, False, 1
-        reply: BatchReply = self.core.apply(batch)
+        reply: BatchReply = await self.core.apply(batch)
         return reply.applied, reply.duplicate, reply.malformed
+
+    async def advance(self, gateway: str, epoch: int, floor: int) -> int:
+        """`gateway` has nothing below `floor` in flight to this host (a stale floor freed)."""
+        return self.core.advance(gateway, epoch, floor)
 
     async def info(self) -> HostInfo:
         """Who and where this host is, for the runtime's health checks and service discovery."""

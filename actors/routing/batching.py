@@ -31,6 +31,7 @@ class _Buffer:
     since: float = 0.0  # wall time the oldest event arrived
     next_seq: int = 0
     in_flight: set[int] = field(default_factory=set)
+    progress: float = 0.0  # monotonic time a batch was last answered (or the first went out)
 
 
 class GatewayCore:
@@ -56,6 +57,9 @@ class GatewayCore:
         queue_max: int = 50_000,
     ) -> None:
         self.name, self.route, self.metrics = name, route, metrics
+        # this incarnation: hosts order its batches apart from those of a gateway of the same
+        # name that ran before (Ray restarted it; numbering starts at 0 again)
+        self.epoch = time.time_ns()
         self.batch_max, self.flush_s = batch_max, flush_ms / 1000.0
         self.max_in_flight, self.queue_max = max_in_flight, queue_max
         self._buffers: dict[str, _Buffer] = {}
@@ -144,9 +148,16 @@ class GatewayCore:
                 lines = self._lines_for(buf, chunk)
                 seq = buf.next_seq
                 buf.next_seq += 1
+                if not buf.in_flight:
+                    buf.progress = time.monotonic()
                 buf.in_flight.add(seq)
                 out.append(
-                    (host, Batch(self.name, seq, min(buf.in_flight), buf.since, chunk, lines))
+                    (
+                        host,
+                        Batch(
+                            self.name, seq, min(buf.in_flight), buf.since, chunk, lines, self.epoch
+                        ),
+                    )
                 )
                 self.metrics.batch_sent(len(chunk))
             if cut:
@@ -206,7 +217,23 @@ class GatewayCore:
         buf = self._buffers.get(host)
         if buf is not None and seq in buf.in_flight:
             buf.in_flight.discard(seq)
+            buf.progress = time.monotonic()
             self.metrics.batch_done()
+
+    def stalled(self, now: float, after_s: float = 1.0) -> list[tuple[str, int]]:
+        """(host, floor) for each host whose batches have gone unanswered for `after_s` seconds
+        (monotonic `now`): the host may be waiting on a stale floor.
+
+        A batch carries the floor of when it was made; a host that restarted meanwhile gets
+        Ray's retries with those old floors, and may wait for a batch its previous incarnation
+        applied and answered. Telling it the floor as it is now (nothing below it is in flight)
+        frees it. Each host is named again only after another `after_s`."""
+        out = []
+        for host, buf in self._buffers.items():
+            if buf.in_flight and now - buf.progress >= after_s:
+                out.append((host, min(buf.in_flight)))
+                buf.progress = now
+        return out
 
     def in_flight(self) -> int:
         return sum(len(b.in_flight) for b in self._buffers.values())

@@ -31,8 +31,9 @@ class Batch(msgspec.Struct, frozen=True, array_like=True):
     """Events for one host from one gateway, in arrival order.
 
     `sent_at` is the gateway's wall time when the oldest event arrived (for event→decision
-    latency); `seq` counts batches on the `gateway`→host link from 0 (see
-    `actors.routing.sequencer`).
+    latency); `seq` counts batches on the `gateway`→host link from 0 within the gateway's
+    `epoch` (nanoseconds since the epoch when that incarnation started), and `floor` is the
+    lowest it still has in flight there (see `actors.routing.sequencer`).
     """
 
     gateway: str
@@ -41,6 +42,7 @@ class Batch(msgspec.Struct, frozen=True, array_like=True):
     sent_at: float
     events: list[Event]
     lines: list[Line] = []
+    epoch: int = 0  # the gateway's incarnation: a restarted gateway numbers from 0 in a new one
 
 
 class BatchReply(msgspec.Struct, frozen=True, array_like=True):

@@ -95,7 +95,7 @@ class Host:
         """Someone addresses the bot; the round it starts runs to its end."""
         ev = MessageEvent(G, 77, 9, T0 + 299, False, True)
         line = Line(G, 77, 4242, 9, "ann", text, T0 + 299, True)
-        self.core.apply(Batch("gw-0", 0, 0, T0, [ev], [line]))
+        await self.core.apply(Batch("gw-0", 0, 0, T0, [ev], [line]))
         while self.core.tasks:
             await asyncio.gather(*list(self.core.tasks))
 

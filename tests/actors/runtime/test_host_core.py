@@ -79,7 +79,7 @@ def busy(n: int, start: float, *, guild: int = G, every: float = 2.0) -> list[Me
 async def test_a_busy_bubbly_conversation_gets_joined_and_recorded_before_sending() -> None:
     h = Harness(toml=TOML)
     h.clock.set(T0 + 600)
-    h.core.apply(h.batch(busy(15, T0 + 570)))
+    await h.core.apply(h.batch(busy(15, T0 + 570)))
     await h.settle()
     assert len(h.sent) == 1
     gateway, message, persisted = h.sent[0]
@@ -97,11 +97,58 @@ async def test_a_busy_bubbly_conversation_gets_joined_and_recorded_before_sendin
 async def test_batches_apply_in_order_and_repeats_are_ignored() -> None:
     h = Harness(toml=TOML)
     first = h.batch([MessageEvent(G, 77, 1, T0 + 10)])
-    second = h.batch([MessageEvent(G, 77, 1, T0 + 20)])
-    assert h.core.apply(second).applied == 0  # early: held until the first arrives
-    assert h.core.apply(first).applied == 2
-    assert h.core.apply(first).duplicate  # Ray delivered it twice
-    assert h.core.engine.state(G).messages_since_appearance == 2
+    second = h.batch([MessageEvent(G, 77, 1, T0 + 20), MessageEvent(G, 77, 1, T0 + 21)])
+    early = asyncio.ensure_future(h.core.apply(second))  # early: held until the first arrives
+    await asyncio.sleep(0)
+    assert not early.done() and h.core.engine.state(G) is None  # nothing of it applied yet
+    assert (await h.core.apply(first)).applied == 1  # each answer counts its own batch
+    assert (await early).applied == 2  # answered once applied, not before
+    assert (await h.core.apply(first)).duplicate  # Ray delivered it twice
+    assert h.core.engine.state(G).messages_since_appearance == 3
+
+
+async def test_a_batch_waiting_for_an_earlier_one_is_lost_by_nobody_if_the_host_dies() -> None:
+    """The fault: an early batch was answered "0 applied" and kept in memory only; the gateway
+    took it as done, so when the host died before the gap filled its events were gone. Now it is
+    answered only once applied: while it waits it stays in flight at the gateway, and its retry
+    to the host's next incarnation (a new HostCore on the same store) applies it."""
+    h = Harness(toml=TOML)
+    b0 = h.batch([MessageEvent(G, 77, 1, T0 + 10)])
+    b1 = h.batch([MessageEvent(G, 77, 1, T0 + 20)], seq=1)
+    early = asyncio.ensure_future(h.core.apply(b1))
+    await asyncio.sleep(0)
+    assert not early.done()  # not acknowledged: the gateway keeps it in flight
+    early.cancel()  # the host dies
+    again = Harness(toml=TOML, store=h.store)  # its next incarnation; Ray retries both calls
+    retried = asyncio.ensure_future(again.core.apply(b1))
+    assert (await again.core.apply(b0)).applied == 1
+    assert (await retried).applied == 1
+    assert again.core.engine.state(G).messages_since_appearance == 2
+
+
+async def test_a_restarted_gateway_numbering_from_zero_is_not_taken_for_repeats() -> None:
+    """A gateway Ray restarts numbers its batches from 0 again; its new epoch keeps the host
+    from dropping them as repeats of the 1,000 its previous incarnation sent."""
+    for sent_before in (0, 100, 10_000):
+        h = Harness(toml=TOML)
+        for seq in range(min(sent_before, 200)):
+            await h.core.apply(Batch("gw-0", seq, seq, T0, [], [], 1))
+        if sent_before > 200:  # the old incarnation's numbers, far along
+            await h.core.apply(Batch("gw-0", sent_before, sent_before, T0, [], [], 1))
+        reply = await h.core.apply(Batch("gw-0", 0, 0, T0, [MessageEvent(G, 77, 1, T0 + 5)], [], 2))
+        assert (reply.applied, reply.duplicate) == (1, False), sent_before
+        # and the same numbers again in the same new epoch are repeats
+        again = await h.core.apply(Batch("gw-0", 0, 0, T0, [MessageEvent(G, 77, 1, T0 + 5)], [], 2))
+        assert again.duplicate
+
+
+async def test_a_batch_the_gateway_gave_up_on_does_not_hold_the_link() -> None:
+    """The gateway could not deliver batch 1 (counted as dropped there): the floor of its next
+    batch says nothing below 2 is in flight, so the host goes on at once."""
+    h = Harness(toml=TOML)
+    await h.core.apply(Batch("gw-0", 0, 0, T0, [MessageEvent(G, 77, 1, T0 + 1)], []))
+    reply = await h.core.apply(Batch("gw-0", 2, 2, T0, [MessageEvent(G, 77, 1, T0 + 3)], []))
+    assert reply.applied == 1 and h.core.engine.state(G).messages_since_appearance == 2
 
 
 async def test_a_mention_gets_a_reply_to_that_message() -> None:
@@ -109,7 +156,7 @@ async def test_a_mention_gets_a_reply_to_that_message() -> None:
     h.clock.set(T0 + 300)
     ev = MessageEvent(G, 77, 9, T0 + 299, False, True)
     line = Line(G, 77, 4242, 9, "ann", "hey Miku, how are you?", T0 + 299, True)
-    h.core.apply(h.batch([ev], [line]))
+    await h.core.apply(h.batch([ev], [line]))
     await h.settle()
     [(_, message, _)] = h.sent
     assert (message.action, message.reply_to) == ("reply", 4242)
@@ -140,10 +187,10 @@ async def test_a_mention_while_a_round_is_generating_is_answered_after_it() -> N
     llm = h.core.runner.writer.llm = HeldLLM()
     h.clock.set(T0 + 300)
     ev1, line1 = mention(201, 9001, T0 + 290)
-    h.core.apply(h.batch([ev1], [line1]))
+    await h.core.apply(h.batch([ev1], [line1]))
     await asyncio.wait_for(llm.writing.wait(), 5)  # the first reply is being written
     ev2, line2 = mention(202, 9002, T0 + 295)
-    h.core.apply(h.batch([ev2], [line2]))
+    await h.core.apply(h.batch([ev2], [line2]))
     llm.release.set()
     await h.settle()
     sent = [(m.action, m.reply_to, m.text) for _, m, _ in h.sent]
@@ -156,10 +203,10 @@ async def test_mentions_that_pile_up_during_one_round_get_one_answer_saying_so()
     llm = h.core.runner.writer.llm = HeldLLM()
     h.clock.set(T0 + 300)
     ev1, line1 = mention(201, 9001, T0 + 290)
-    h.core.apply(h.batch([ev1], [line1]))
+    await h.core.apply(h.batch([ev1], [line1]))
     await asyncio.wait_for(llm.writing.wait(), 5)
     (ev2, line2), (ev3, line3) = mention(202, 9002, T0 + 293), mention(203, 9003, T0 + 295)
-    h.core.apply(h.batch([ev2, ev3], [line2, line3]))
+    await h.core.apply(h.batch([ev2, ev3], [line2, line3]))
     llm.release.set()
     await h.settle()
     assert [m.reply_to for _, m, _ in h.sent] == [9001, 9003]  # the answer replies to the latest
@@ -169,7 +216,7 @@ async def test_mentions_that_pile_up_during_one_round_get_one_answer_saying_so()
 async def test_a_malformed_event_is_counted_and_skipped() -> None:
     h = Harness(toml=TOML)
     bad = MessageEvent(G, 77, 1, float("nan"))
-    reply = h.core.apply(h.batch([bad, MessageEvent(G, 77, 1, T0 + 5)]))
+    reply = await h.core.apply(h.batch([bad, MessageEvent(G, 77, 1, T0 + 5)]))
     assert (reply.applied, reply.malformed) == (1, 1)
     assert h.value("guildmind_events_dropped_total", type="message", reason="malformed") == 1
 
@@ -177,7 +224,7 @@ async def test_a_malformed_event_is_counted_and_skipped() -> None:
 async def test_timers_break_a_silence_without_sweeping_all_guilds() -> None:
     h = Harness(toml=TOML + "[mood_rotation]\ninterval_s = 0\n")
     quiet = [PresenceEvent(G + i, 7, T0 + 1) for i in range(50)]  # 50 guilds, one online member
-    h.core.apply(h.batch([PresenceEvent(G, 7, T0 + 1), *quiet]))
+    await h.core.apply(h.batch([PresenceEvent(G, 7, T0 + 1), *quiet]))
     when = h.core.next_timer()
     assert when is not None and when < T0 + 3600 * 2
     h.clock.set(T0 + 3 * 3600)
@@ -195,7 +242,7 @@ async def test_timers_break_a_silence_without_sweeping_all_guilds() -> None:
 async def test_restart_reloads_guilds_from_the_store() -> None:
     h = Harness(toml=TOML)
     h.clock.set(T0 + 600)
-    h.core.apply(h.batch(busy(15, T0 + 570)))
+    await h.core.apply(h.batch(busy(15, T0 + 570)))
     await h.settle()
     await h.core.flush(force=True)
     again = Harness(toml=TOML, store=h.store)  # a new process on the same store
@@ -207,7 +254,7 @@ async def test_restart_reloads_guilds_from_the_store() -> None:
 
 async def test_mood_rotates_on_its_schedule() -> None:
     h = Harness(toml=TOML)
-    h.core.apply(h.batch([MessageEvent(G, 77, 1, T0 + 5)]))
+    await h.core.apply(h.batch([MessageEvent(G, 77, 1, T0 + 5)]))
     moods = [h.core.engine.state(G).mood]
     for hour in range(1, 5):
         h.clock.set(T0 + hour * 3600 + 1)
@@ -275,3 +322,38 @@ def test_events_offered_again_keep_their_arrival_time() -> None:
     ((host, batch),) = core.due_batches(T0 + 10, all_now=True)
     assert host == "host-0" and len(batch.events) == 2
     assert batch.sent_at == arrived  # the oldest arrival: the held event's
+
+
+async def test_batches_waiting_on_a_stale_floor_are_freed_by_the_gateways_advance() -> None:
+    h = Harness(toml=TOML)
+    stale = [
+        Batch("gw-0", seq, 10, T0, [MessageEvent(G, 77, 1, T0 + seq)], [], 1) for seq in (11, 12)
+    ]
+    waits = [asyncio.ensure_future(h.core.apply(b)) for b in stale]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waits)
+    assert h.core.advance("gw-0", 1, 11) == 2
+    assert [(await w).applied for w in waits] == [1, 1]
+
+
+def test_a_host_whose_batches_go_unanswered_is_named_with_its_floor_as_it_is_now() -> None:
+    import time
+
+    from actors.routing.batching import GatewayCore
+    from metrics import GuildmindMetrics, new_registry
+
+    core = GatewayCore(
+        "gw", route=lambda g: "host-0",
+        metrics=GuildmindMetrics(new_registry(process_metrics=False)), flush_ms=0, batch_max=1,
+    )  # fmt: skip
+    for gid in (1, 2):
+        core.offer(MessageEvent(gid, 7, 1, T0))
+    (_, b0), (_, b1) = core.due_batches(T0 + 10, all_now=True)
+    now = time.monotonic()
+    assert core.stalled(now) == []  # just sent: not stalled
+    assert core.stalled(now + 1.5) == [("host-0", b0.seq)]
+    assert core.stalled(now + 1.6) == []  # named once per interval
+    core.done("host-0", b0.seq)  # b0 answered: b1 is the floor now
+    assert core.stalled(now + 5) == [("host-0", b1.seq)]
+    core.done("host-0", b1.seq)
+    assert core.stalled(now + 10) == []  # nothing in flight: nothing to say
