@@ -68,7 +68,8 @@ quiet_hours = false   # the demo runs whatever the hour
 async def run(
     *, speed: float, guilds: int, duration: float | None, seed: int, live: bool | None
 ) -> int:
-    from actors.remote.runtime import Runtime, init_ray, shutdown_ray
+    from actors.remote.cluster import init_ray, shutdown_ray
+    from actors.remote.runtime import Runtime
     from guildmind.emulator import Emulator, GuildSpec
     from guildmind.emulator.wiring import EMULATOR_TOKEN, pointed_at, wait_connected
 

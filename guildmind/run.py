@@ -39,7 +39,8 @@ def configure(args) -> Config:
 async def serve(
     cfg: Config, *, duration: float | None, report_s: float = 5.0, guilds: int | None = None
 ) -> int:
-    from actors.remote.runtime import Runtime, init_ray, shipped_code, shutdown_ray
+    from actors.remote.cluster import init_ray, shipped_code, shutdown_ray
+    from actors.remote.runtime import Runtime
 
     emu = None
     if cfg.source.kind == "emulator":  # a loopback Discord in this process, on the runtime clock

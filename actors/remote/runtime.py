@@ -12,74 +12,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.clock import RuntimeClock
+from actors.remote.cluster import (
+    init_ray,
+    node_of_task,
+    shipped_code,
+    takes_work,
+    wait_name_free,
+)
 from actors.remote.directory import Directory, gateway_name, host_name
 from actors.remote.gateway import Gateway
 from actors.remote.host import NAMESPACE, GuildHost, check_host_info
 from actors.routing.ownership import Ownership
 from actors.routing.partition import host_of_partition
 from actors.routing.rebalance import apply_moves, plan_moves
-from config import Config, RuntimeConfig
+from config import Config
 from metrics import DiscoveryServer, GuildmindMetrics, TargetDirectory, new_registry
 
 log = logging.getLogger(__name__)
 
 PLACEMENT_WAIT_S = 20.0  # how long a host is started again while Ray puts it on another node
 NODE_PASSES = 3  # looks at a node that joined before it is left idle if no host lands there
-
-
-def init_ray(address: str = "", runtime_env: dict | None = None, *, quiet: bool = False) -> bool:
-    """Join `address`, or start a light local Ray; False when Ray was already up (left as is).
-
-    `runtime_env` (see `shipped_code`) is the job's: every actor the runtime creates gets it.
-    `quiet`: the workers' logs stay out of this process's console (the demo's view owns it)."""
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    logs = {"log_to_driver": not quiet} | ({"configure_logging": False} if quiet else {})
-    if address:
-        ray.init(address=address, namespace=NAMESPACE, runtime_env=runtime_env, **logs)
-    else:
-        ray.init(
-            address="local",  # a Ray of our own, not whatever else runs on this machine
-            namespace=NAMESPACE, include_dashboard=False, object_store_memory=128 * 1024**2,
-            runtime_env=runtime_env, **logs,
-        )  # fmt: skip
-    return True
-
-
-def shutdown_ray() -> None:
-    """Stop this process's Ray (what `init_ray` started)."""
-    ray.shutdown()
-
-
-PACKAGES = ("config", "engine", "actions", "actors", "metrics")  # what a worker imports
-
-
-def shipped_code(runtime: RuntimeConfig) -> dict | None:
-    """The runtime_env that sends guildmind's packages to every worker (`runtime.ship_code`).
-
-    For clusters whose nodes run stock Ray without guildmind: Ray uploads the packages when the
-    driver connects and every worker of the job imports them from its copy. Their dependencies
-    must be on the nodes, or named in `runtime.ship_pip` for Ray to install there."""
-    if not runtime.ship_code:
-        return None
-    here = [str(Path(importlib.import_module(p).__file__).parent) for p in PACKAGES]
-    env: dict = {"py_modules": here, "excludes": ["__pycache__/"]}
-    if runtime.ship_pip:
-        env["pip"] = list(runtime.ship_pip)
-    return env
 
 
 @dataclass
@@ -116,7 +77,7 @@ class Runtime:
         self._owns_ray = init_ray(self.config.runtime.address, shipped_code(self.config.runtime))
         alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
         # only nodes that run work now: a node still starting would make soft placements spill
-        ready = ray.get([_here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+        ready = ray.get([node_of_task.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
             node, soft=False)).remote() for node in alive], timeout=60)  # fmt: skip
         self._nodes = set(ready)
         cfg = self.config
@@ -188,7 +149,7 @@ class Runtime:
         pause = 0.5
         while node_id is not None and check_host_info(info)["node"] != node_id:
             ray.kill(handle, no_restart=True)
-            _wait_name_free(name)
+            wait_name_free(name)
             if time.monotonic() + pause > deadline:
                 log.warning("%s: Ray would not place it on node %s", name, node_id)
                 return None
@@ -312,7 +273,7 @@ class Runtime:
             return 0
         added = 0
         for node_id, node in alive.items():
-            if node_id in self._nodes or not await _takes_work(node_id):
+            if node_id in self._nodes or not await takes_work(node_id):
                 continue  # a node that just joined may not run workers yet: next look
             count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
             before = len(self.hosts)
@@ -376,34 +337,6 @@ class Runtime:
             self.discovery = None
         if self._owns_ray:
             ray.shutdown()
-
-
-@ray.remote(num_cpus=0)
-def _here() -> str:
-    return ray.get_runtime_context().get_node_id()
-
-
-async def _takes_work(node_id: str, timeout_s: float = 20.0) -> bool:
-    """Whether `node_id` runs a task now (a soft placement there would otherwise spill over)."""
-    probe = _here.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False))
-    ref = probe.remote()
-    try:
-        return await asyncio.wait_for(ref, timeout_s) == node_id
-    except Exception:
-        ray.cancel(ref, force=True)
-        return False
-
-
-def _wait_name_free(name: str, timeout_s: float = 15.0) -> None:
-    """Until Ray has let go of a killed actor's name (so a new one can take it)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            ray.get_actor(name, namespace=NAMESPACE)
-        except ValueError:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"the actor name {name} was not released in {timeout_s}s")
 
 
 def _quietly(*refs) -> None:
