@@ -81,12 +81,17 @@ async def serve(
             with_timeout = report_s if duration is None else min(report_s, duration)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), with_timeout)
-            s = await runtime.stats()
-            dropped = sum(s["dropped"].values())
-            print(
-                f"  events {s['applied']:,} applied, {s['queued']:,} queued, {dropped:,} dropped"
-                f" · messages sent {s['delivered']:,} (failed {s['failed']:,})"
-            )
+            try:
+                s = await asyncio.wait_for(runtime.stats(), report_s)
+            except Exception as e:  # the gateway is restarting (Ray brings it back): ride it out
+                print(f"  the gateway is not answering ({type(e).__name__}); Ray restarts it")
+            else:
+                dropped = sum(s["dropped"].values())
+                print(
+                    f"  events {s['applied']:,} applied, {s['queued']:,} queued, "
+                    f"{dropped:,} dropped · messages sent {s['delivered']:,} "
+                    f"(failed {s['failed']:,})"
+                )
             if duration is not None and time.monotonic() - started >= duration:
                 stop.set()
     finally:
