@@ -109,7 +109,12 @@ class BaseAction:
 
     async def go_activate(self, llm_judge_model: LLMClient | None = None) -> bool:
         """Whether this action is offered this round. The default honours the legacy fields."""
-        kind = self.activation_type
+        return await self._activate_as(self.activation_type, llm_judge_model)
+
+    async def _activate_as(
+        self, kind: ActionActivationType, llm_judge_model: LLMClient | None = None
+    ) -> bool:
+        """What the legacy activation type `kind` says this round, with this class's fields."""
         if kind is ActionActivationType.ALWAYS:
             return True
         if kind is ActionActivationType.NEVER:

@@ -273,16 +273,7 @@ class BaseAction(_GuildmindAction):
         """MoFox's default: the legacy fields, with the two-mode types read per round."""
         if not self.offered_here():
             return False
-        kind = self.legacy_activation_type()
-        if kind is ActionActivationType.ALWAYS:
-            return True
-        if kind is ActionActivationType.NEVER:
-            return False
-        if kind is ActionActivationType.RANDOM:
-            return await self._random_activation(self.random_activation_probability)
-        if kind is ActionActivationType.KEYWORD:
-            return await self._keyword_match(self.activation_keywords, self.keyword_case_sensitive)
-        return await self._llm_judge_activation(self.llm_judge_prompt, llm_judge_model)
+        return await self._activate_as(self.legacy_activation_type(), llm_judge_model)
 
     async def _keyword_match(self, *args: Any, **kwargs: Any) -> bool:  # type: ignore[override]
         """``_keyword_match(keywords, case_sensitive=False)``, or the guide's first form
