@@ -16,7 +16,7 @@ from datetime import datetime
 
 from .config import RuleConfig
 from .moods import ASLEEP, MoodProfile
-from .state import WINDOW_MINUTES, GuildState
+from .state import NEVER, WINDOW_MINUTES, GuildState
 
 
 def ago(seconds: float) -> str:
@@ -160,6 +160,8 @@ class Check:
         st, cfg, at = self.st, self.cfg, self.at
         if st.settings.paused:
             return "paused by the guild's admins"
+        if st.left_at != NEVER:
+            return "the bot is no longer in this guild"
         if self.mood == ASLEEP:
             return "asleep: the asleep mood never acts"
         if at - self.started_at < cfg.startup_s:

@@ -111,10 +111,17 @@ class QuietHours(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=Tr
         return (_minutes("end", self.end) - minute_of_day) % 1440
 
 
+MAX_PROMPT_LINES = 12
+"""The most transcript lines an LLM prompt may carry (the hosts keep no more per guild)."""
+
+
 class GuildSettings(
     msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True, kw_only=True
 ):
-    """What a guild's admins may change: where the bot speaks, its time zone, quiet hours, pause."""
+    """What a guild's admins may change: where the bot speaks, its time zone, quiet hours, pause,
+    and what the LLM may see of the guild (the engine decides without these last four: they are
+    kept here so that they persist with the guild's other settings).
+    """
 
     channels: frozenset[int] = frozenset()  # autonomous channels; empty: see default_channel
     # where the bot lives when no channel is configured (the gateway tells: the guild's system
@@ -123,6 +130,13 @@ class GuildSettings(
     timezone: str = "UTC"
     quiet_hours: QuietHours | None = None
     paused: bool = False
+    # What goes into an LLM prompt: the recent transcript (at most `prompt_lines` lines, none
+    # older than `prompt_max_age_s`), or with `prompt_transcript` off only the decision's reason
+    # and signals; authors as "user 1", "user 2" unless `prompt_names`.
+    prompt_transcript: bool = True
+    prompt_lines: int = MAX_PROMPT_LINES
+    prompt_max_age_s: float = 1800.0
+    prompt_names: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -131,6 +145,14 @@ class GuildSettings(
             raise ValueError(
                 f"timezone {self.timezone!r} is not a known IANA time zone (like 'Europe/Paris')"
             ) from None
+        lines = self.prompt_lines
+        whole = isinstance(lines, int) and not isinstance(lines, bool)
+        if not (whole and 1 <= lines <= MAX_PROMPT_LINES):
+            raise ValueError(
+                f"prompt_lines must be a whole number of lines from 1 to {MAX_PROMPT_LINES}, "
+                f"got {lines!r}"
+            )
+        _check("settings", "prompt_max_age_s", self.prompt_max_age_s, 60.0, 7 * 86400.0)
 
     def counted(self) -> frozenset[int]:
         """The channels whose messages count (empty: all of them)."""

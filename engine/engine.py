@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from .check import Check, local_time, zone_minute
 from .config import GuildSettings, RuleConfig
 from .decision import Decision
-from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent
+from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent, valid_id
 from .moods import ASLEEP, MoodBook
 from .rules import RULES
-from .state import GuildState, restore, snapshot
+from .state import NEVER, GuildState, restore, snapshot
 from .table import Rule, RuleTable
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,10 @@ class AutonomousEngine:
     def _guild(self, guild_id: int) -> GuildState:
         st = self._guilds.get(guild_id)
         if st is None:
-            if not isinstance(guild_id, int) or isinstance(guild_id, bool):
-                raise ValueError(f"guild_id must be an int, got {guild_id!r}")
+            if not valid_id(guild_id):  # a guild the stores could never save
+                raise ValueError(
+                    f"guild_id must be a snowflake, an int with 0 < id < 2**63, got {guild_id!r}"
+                )
             st = self._guilds[guild_id] = GuildState(
                 mood=self.default_mood, settings=self.default_settings
             )
@@ -116,6 +118,56 @@ class AutonomousEngine:
     def forget(self, guild_id: int) -> None:
         """Drop a guild's state (it moved to another host, or left)."""
         self._guilds.pop(guild_id, None)
+
+    # personal data ------------------------------------------------------------------------
+    def personal_until(self, guild_id: int) -> float | None:
+        """When the next piece of personal data the guild holds (a member seen online, who
+        started an activity) stops being needed by any rule; None when it holds none.
+
+        The runtime wakes the guild then (beside `next_wake`) and calls `expire_personal`, so a
+        guild that hears nothing more still forgets, in memory and in the store.
+        """
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return None
+        r = self.rules
+        when = st.personal_until(r.online_ttl_s, r.engage_activity_window_s)
+        return None if when == NEVER else when
+
+    def expire_personal(self, guild_id: int, at: float) -> bool:
+        """Drop the guild's personal data no rule needs at `at`; True when something went."""
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return False
+        r = self.rules
+        return st.expire_personal(self._time(at), r.online_ttl_s, r.engage_activity_window_s)
+
+    def forget_user(self, guild_id: int, user_id: int) -> bool:
+        """Erase what the guild holds about one member; True when it held something."""
+        st = self._guilds.get(guild_id)
+        return st is not None and st.forget_user(user_id)
+
+    def leave(self, guild_id: int, *, at: float | None = None) -> None:
+        """The bot was removed from the guild: no rule fires there, its members' data goes now;
+        counters, mood and settings stay (for `rejoin`) until the runtime deletes the guild."""
+        at = self._time(at)
+        st = self._guilds.get(guild_id)
+        if st is not None:
+            st.left_at = at
+            st.forget_people()
+
+    def rejoin(self, guild_id: int) -> bool:
+        """The bot is in the guild (again); True when it had left."""
+        st = self._guilds.get(guild_id)
+        if st is None or st.left_at == NEVER:
+            return False
+        st.left_at = NEVER
+        return True
+
+    def left_at(self, guild_id: int) -> float | None:
+        """When the bot was removed from the guild; None while it is there (or unknown)."""
+        st = self._guilds.get(guild_id)
+        return None if st is None or st.left_at == NEVER else st.left_at
 
     def _time(self, at: float | None, field: str = "at") -> float:
         if at is None:
@@ -343,7 +395,7 @@ class AutonomousEngine:
         if st is None:
             return None
         st.expire(at)  # an hour without messages: the window's memory goes back
-        if st.settings.paused or st.mood == ASLEEP:
+        if st.settings.paused or st.mood == ASLEEP or st.left_at != NEVER:
             return None
         rules = self.rules
         chk = Check(st, self.moods.profile(st.mood), rules, at, self.started_at, False, self.rng)

@@ -104,6 +104,7 @@ def _engage_target(st: GuildState) -> tuple[int | None, str | None]:
 
 def _engaged(st: GuildState) -> None:
     st.activity_engaged = True  # that activity is not engaged twice; a new one will be
+    st.activity_user = st.activity_name = None  # and who played what is needed no more
 
 
 # fomo_response: many messages without the bot in a conversation that is still going ----------

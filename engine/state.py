@@ -3,6 +3,12 @@
 Memory per guild is O(1) whatever the traffic: the window is 60 per-minute counters (two bytes
 each) that exist only while the guild had messages in the last hour; the set of members seen
 online is capped. No message content is ever kept. `GuildSnapshot` is the persisted form.
+
+Personal data is kept only while a rule needs it: the members seen online (user ids) for the
+presence window (`RuleConfig.online_ttl_s`), who started which activity for the engage window
+(`RuleConfig.engage_activity_window_s`, and only until the bot engaged it). `personal_until()`
+says when the next of them runs out and `expire_personal()` drops what has, from memory and
+(being absent from the next snapshot) from the store; `forget_user()` drops one member's.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ WINDOW_MINUTES = 60
 SHORT_MINUTES = 5
 MAX_PER_MINUTE = 0xFFFF
 MAX_PRESENT = 8  # members remembered as online; enough to know the room is not empty
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: left_at; personal data expires (version 1 snapshots load as is)
 
 
 def _ring_sum(buckets: array, first: int, last: int) -> int:
@@ -52,6 +58,7 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     present: dict[int, float] | None = None  # user id → when last seen online (capped)
     last_join_at: float = NEVER
     joins: int = 0
+    left_at: float = NEVER  # when the bot was removed from the guild (NEVER: it is there)
 
     def add_message(self, at: float, author_id: int | None, channel_id: int | None) -> None:
         """Count one human message at time `at` (the hot path: kept in one flat method).
@@ -160,9 +167,59 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
         """When the last member seen online stops counting as present."""
         return max(self.present.values(), default=NEVER) + ttl_s if self.present else NEVER
 
+    # personal data --------------------------------------------------------------------------
+    def personal_until(self, ttl_s: float, window_s: float) -> float:
+        """When the next piece of personal data held here stops being needed (NEVER: none held):
+        a member seen online `ttl_s` after they were seen, an activity `window_s` after it
+        started (1 ms past the edge: `engage_user` still fires at exactly `window_s`)."""
+        when = min(self.present.values()) + ttl_s if self.present else NEVER
+        if self.activity_user is not None or self.activity_name is not None:
+            until = self.activity_at + window_s + 1e-3
+            when = until if when == NEVER else min(when, until)
+        return when
+
+    def expire_personal(self, at: float, ttl_s: float, window_s: float) -> bool:
+        """Drop the personal data no rule needs at `at` any more; True when something went."""
+        changed = False
+        present = self.present
+        if present is not None:
+            gone = [uid for uid, seen in present.items() if at - seen >= ttl_s]
+            if gone:
+                for uid in gone:
+                    del present[uid]
+                if not present:
+                    self.present = None
+                changed = True
+        if (self.activity_user is not None or self.activity_name is not None) and (
+            at - self.activity_at > window_s
+        ):
+            self.activity_user = self.activity_name = None
+            changed = True
+        return changed
+
+    def forget_user(self, user_id: int) -> bool:
+        """Drop everything held about one member (erasure); True when something was held."""
+        changed = False
+        if self.present is not None and user_id in self.present:
+            self.see_absent(user_id)
+            changed = True
+        if self.activity_user == user_id:
+            self.activity_user = self.activity_name = None
+            changed = True
+        return changed
+
+    def forget_people(self) -> None:
+        """Drop every member's data (the bot left: no rule runs here any more)."""
+        self.present = None
+        self.activity_user = self.activity_name = None
+
 
 class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind"):
-    """The persisted form of `GuildState`, versioned. New fields must get defaults."""
+    """The persisted form of `GuildState`, versioned. New fields must get defaults.
+
+    It holds what a decision needs after a restart and no more: counters, times, mood, settings;
+    user ids and an activity's name only while a rule needs them (see the module docstring).
+    """
 
     version: int = SNAPSHOT_VERSION
     mood: str
@@ -183,6 +240,7 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     present: dict[int, float] | None = None
     last_join_at: float = NEVER
     joins: int = 0
+    left_at: float = NEVER  # version 2
 
 
 _FIELDS = tuple(f for f in GuildState.__struct_fields__ if f != "hour_total")

@@ -46,7 +46,7 @@ def test_snapshot_carries_its_format_version_and_no_content() -> None:
 def test_a_newer_format_is_refused_with_advice() -> None:
     raw = msgspec.msgpack.decode(busy_guild().snapshot(G))
     raw["version"] = SNAPSHOT_VERSION + 1
-    with pytest.raises(ValueError, match="format version 2; this build reads up to 1: upgrade"):
+    with pytest.raises(ValueError, match="format version 3; this build reads up to 2: upgrade"):
         make_engine().restore(G, msgspec.msgpack.encode(raw))
 
 
@@ -97,3 +97,24 @@ def test_restoring_clears_a_count_of_remarks_a_human_has_answered(
     engine = make_engine()
     engine.restore(G, msgspec.msgpack.encode(snap))
     assert engine.state(G).unanswered == unanswered
+
+
+def test_a_version_1_snapshot_loads_with_the_new_fields_defaulted() -> None:
+    # what build 1 wrote: no left_at, settings without the prompt keys, version 1
+    v1 = {
+        "kind": "guild", "version": 1, "mood": "shy", "minute": 0, "buckets": None,
+        "settings": {"channels": [1], "default_channel": 0, "timezone": "Europe/Paris",
+                     "quiet_hours": None, "paused": True},
+        "last_action_at": T0, "last_action": "break_silence", "joins": 3,
+        "present": {5: T0}, "activity_user": 5, "activity_name": "Celeste", "activity_at": T0,
+    }  # fmt: skip
+    engine = make_engine()
+    engine.restore(G, msgspec.msgpack.encode(v1))
+    st = engine.state(G)
+    assert st.mood == "shy" and st.settings.paused and st.settings.timezone == "Europe/Paris"
+    assert st.settings.prompt_transcript and not st.settings.prompt_names
+    assert engine.left_at(G) is None and st.joins == 3
+    # its personal data expires like any other: the runtime asks when, then drops it
+    assert engine.personal_until(G) == T0 + 600 + 1e-3
+    assert engine.expire_personal(G, T0 + 6 * 3600)
+    assert st.present is None and st.activity_user is None and st.activity_name is None
