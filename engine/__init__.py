@@ -9,7 +9,7 @@ from .check import Check
 from .config import GuildSettings, QuietHours, RuleConfig
 from .decision import Decision
 from .engine import AutonomousEngine
-from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent
+from .events import MAX_ID, Event, MemberJoinEvent, MessageEvent, PresenceEvent, Snowflake, valid_id
 from .moods import ASLEEP, BUILTIN_MOODS, MoodBook, MoodProfile, parse_moods
 from .rules import ACTIONS, RULES
 from .state import GuildSnapshot, GuildState
@@ -19,6 +19,7 @@ __all__ = [
     "ACTIONS",
     "ASLEEP",
     "BUILTIN_MOODS",
+    "MAX_ID",
     "RULES",
     "AutonomousEngine",
     "Check",
@@ -36,6 +37,8 @@ __all__ = [
     "Rule",
     "RuleConfig",
     "RuleTable",
+    "Snowflake",
     "V1Policy",
     "parse_moods",
+    "valid_id",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from config import mask_url
+from engine import valid_id
 
 __all__ = [
     "FlushResult",
@@ -43,7 +44,6 @@ __all__ = [
 ]
 
 SQLITE_FILE = "guildmind.sqlite3"
-_MAX_ID = 1 << 63
 
 
 class StoreError(Exception):
@@ -51,11 +51,12 @@ class StoreError(Exception):
 
 
 def check_ids(guild_ids: Iterable[int]) -> list[int]:
-    """The ids as a list; ValueError naming the first one that is not an int in [0, 2**63)."""
+    """The ids as a list; ValueError naming the first one that is not a snowflake (an int with
+    0 < id < 2**63: `engine.valid_id`, the rule the engine and the wire use too)."""
     ids = list(guild_ids)
     for gid in ids:
-        if not isinstance(gid, int) or isinstance(gid, bool) or not 0 <= gid < _MAX_ID:
-            raise ValueError(f"guild ids must be ints in [0, 2**63) (snowflakes), got {gid!r}")
+        if not valid_id(gid):
+            raise ValueError(f"guild ids must be snowflakes, ints with 0 < id < 2**63, got {gid!r}")
     return ids
 
 
