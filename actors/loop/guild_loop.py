@@ -13,8 +13,12 @@ For each guild the loop keeps, beside the engine's state:
   that addresses the bot is *held* and answered when the round ends (several held ones are
   answered together, and the round says so); a counted message makes the guild check again then.
   A guild paused by its admins, or asleep, answers nobody (not even a mention).
-- one timer: the earliest of the engine's `next_wake` and the guild's next mood rotation
-  (staggered per guild), in one heap for all guilds, so time-based rules never cost a sweep.
+- one timer: the earliest of the engine's `next_wake`, the guild's next mood rotation
+  (staggered per guild), the moment its personal data stops being needed (the engine's
+  `personal_until`: then it is dropped and the guild marked dirty, so the store forgets too,
+  also in a guild that hears nothing more) and, for a guild the bot was removed from, the end of
+  its grace period (then the guild is forgotten and the shell deletes it from the store), in one
+  heap for all guilds, so time never costs a sweep.
 
 What does not belong here: Ray, asyncio, the action system, the state store, the clock. The shell
 persists the guilds the loop marks dirty (`mark_dirty`) and exports what it reports through the
@@ -120,6 +124,11 @@ class GuildLoop:
         Called with a guild id whenever the guild's state changed (write-behind).
     timer:
         Optional `() -> float` (seconds) to time the engine's checks (`decide_s`); None: untimed.
+    left_grace_s:
+        How long a guild the bot was removed from is kept (a re-invite within it resumes it).
+    mark_gone:
+        Called with a guild id when the loop forgot a guild for good (its grace ran out): the
+        shell deletes it from the store.
     """
 
     def __init__(
@@ -133,9 +142,15 @@ class GuildLoop:
         rng: random.Random | None = None,
         mark_dirty: Callable[[int], None] | None = None,
         timer: Callable[[], float] | None = None,
+        left_grace_s: float = 7 * 86400.0,
+        mark_gone: Callable[[int], None] | None = None,
     ) -> None:
         if rotation_s < 0:
             raise ValueError(f"rotation_s must be >= 0 (0: never), got {rotation_s!r}")
+        if left_grace_s < 0:
+            raise ValueError(f"left_grace_s must be >= 0, got {left_grace_s!r}")
+        self.left_grace_s = left_grace_s
+        self.mark_gone = mark_gone or (lambda _gid: None)
         self.engine = engine
         self.adopt = adopt
         self.observer: LoopObserver = observer or _Unobserved()
@@ -160,6 +175,7 @@ class GuildLoop:
         """
         engine, running, timer_of = self.engine, self.running, self._timer_of
         dirty, started = self.mark_dirty, engine.started_at + engine.rules.startup_s
+        ttl = engine.rules.online_ttl_s
         rounds: list[Round] = []
         quiet: dict[str, int] = {}  # decisions to stay quiet, by mood (reported once per call)
         decide_s = None
@@ -186,12 +202,17 @@ class GuildLoop:
                         continue
                 self._schedule(gid, ev.at)  # presence and joins may open a time-based rule
                 continue
+            if counted:  # its author is remembered as present: their hours must end in time
+                when = timer_of.get(gid)
+                if when is not None and when > ev.at + ttl and gid not in running:
+                    self._schedule(gid, ev.at)
             if ev.mentions_bot and not ev.author_is_bot:
-                if ev.at < started:  # nothing at all is sent while starting up
-                    continue
                 st = engine.state(gid)
-                if st.settings.paused or st.mood == ASLEEP:  # type: ignore[union-attr]
-                    self.observer.decision(None, st.mood, "addressed")  # type: ignore[union-attr]
+                if ev.at < started or st.settings.paused or st.mood == ASLEEP:  # type: ignore[union-attr]
+                    if ev.at >= started:  # (nothing at all is sent while starting up)
+                        self.observer.decision(None, st.mood, "addressed")  # type: ignore[union-attr]
+                    if gid not in timer_of and gid not in running:
+                        self._schedule(gid, ev.at)
                 elif gid in running:
                     self.held.setdefault(gid, []).append(ev)
                 else:
@@ -238,6 +259,15 @@ class GuildLoop:
             fired += 1
             if gid not in engine:
                 continue
+            if engine.expire_personal(gid, now):  # its hours are up: from the store too
+                self.mark_dirty(gid)
+            left = engine.left_at(gid)
+            if left is not None:  # the bot was removed: nothing to decide, a deadline to keep
+                if now >= left + self.left_grace_s:
+                    self._gone(gid)
+                elif gid not in self.running:
+                    self._schedule(gid, now)
+                continue
             if self.rotation_s and self.next_rotation(gid, when - 1e-6) <= now:
                 self._rotate(gid, when)
             if gid in self.running:
@@ -269,10 +299,18 @@ class GuildLoop:
             self._schedule(guild_id, now)
 
     def _schedule(self, gid: int, now: float) -> None:
-        when = self.engine.next_wake(gid, at=now)
-        if self.rotation_s:
-            rotate = self.next_rotation(gid, now)
-            when = rotate if when is None else min(when, rotate)
+        engine = self.engine
+        left = engine.left_at(gid)
+        if left is None:
+            when = engine.next_wake(gid, at=now)
+            if self.rotation_s:
+                rotate = self.next_rotation(gid, now)
+                when = rotate if when is None else min(when, rotate)
+        else:
+            when = left + self.left_grace_s
+        forget = engine.personal_until(gid)
+        if forget is not None and (when is None or forget < when):
+            when = forget
         if when is None:
             self._timer_of.pop(gid, None)
         elif self._timer_of.get(gid) != when:
@@ -310,7 +348,10 @@ class GuildLoop:
         if spoke is not None and gid in self.engine:
             self.engine.record_action(gid, spoke, at=now)
             self.mark_dirty(gid)
-            self.last_decision[gid] = rnd.decision or self._reply_decision(rnd, spoke, now)
+            last = rnd.decision or self._reply_decision(rnd, spoke, now)
+            if last.user_id is not None:  # kept for status views: whom it engaged is not needed
+                last = msgspec.structs.replace(last, user_id=None)
+            self.last_decision[gid] = last
         if gid not in self.engine:  # forgotten meanwhile (moved to another host)
             self.held.pop(gid, None)
             self.recheck.discard(gid)
@@ -344,8 +385,64 @@ class GuildLoop:
 
     # guilds -------------------------------------------------------------------------------
     def loaded(self, guild_id: int, now: float) -> None:
-        """The guild was restored into the engine (start, restart, partition move)."""
+        """The guild was restored into the engine (start, restart, partition move).
+
+        A snapshot written long ago may hold personal data whose hours are up, or be of a guild
+        whose grace ran out meanwhile: both go now (marked dirty, or gone)."""
+        if self.engine.expire_personal(guild_id, now):
+            self.mark_dirty(guild_id)
+        left = self.engine.left_at(guild_id)
+        if left is not None and now >= left + self.left_grace_s:
+            self._gone(guild_id)
+            return
         self._schedule(guild_id, now)
+
+    def left(self, guild_id: int, now: float) -> bool:
+        """The bot was removed from the guild at `now`: it decides nothing more there, its
+        members' data goes at once, and the guild itself after `left_grace_s` unless the bot
+        comes back (`rejoined`). False when the loop does not hold the guild."""
+        if guild_id not in self.engine:
+            return False
+        self.engine.leave(guild_id, at=now)
+        self.held.pop(guild_id, None)
+        self.recheck.discard(guild_id)
+        self.last_decision.pop(guild_id, None)
+        self.mark_dirty(guild_id)
+        if guild_id not in self.running:
+            self._schedule(guild_id, now)
+        return True
+
+    def rejoined(self, guild_id: int, now: float) -> bool:
+        """The bot is in the guild (again): it resumes; True when it had left."""
+        if not self.engine.rejoin(guild_id):
+            return False
+        self.mark_dirty(guild_id)
+        self.schedule(guild_id, now)
+        return True
+
+    def forget_user(self, user_id: int, guild_ids: Iterable[int] | None = None) -> list[int]:
+        """Erase what the loop holds about one member (in `guild_ids`, or every guild): the
+        engine's data and their messages held for an answer. Returns the guilds that held
+        something (marked dirty; write them through so the store forgets too)."""
+        changed = []
+        for gid in list(self.engine.guild_ids()) if guild_ids is None else guild_ids:
+            erased = self.engine.forget_user(gid, user_id)
+            held = self.held.get(gid)
+            if held and any(m.author_id == user_id for m in held):
+                kept = [m for m in held if m.author_id != user_id]
+                if kept:
+                    self.held[gid] = kept
+                else:
+                    del self.held[gid]
+                erased = True
+            if erased:
+                self.mark_dirty(gid)
+                changed.append(gid)
+        return changed
+
+    def _gone(self, guild_id: int) -> None:
+        self.forget(guild_id)
+        self.mark_gone(guild_id)
 
     def forget(self, guild_id: int) -> None:
         """Drop everything the loop keeps about a guild (the engine's state too)."""
