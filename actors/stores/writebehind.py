@@ -11,13 +11,21 @@ A plain class with no thread or timer of its own; the guild host drives it::
 `flush(store, snapshot_fn)` is `commit(store, collect(snapshot_fn))` in one call.
 
 Nothing is lost on failure: a batch that could not be written goes back into the dirty set for
-the next try. And a write-behind batch never overwrites a newer write-through: `save_now` stamps
-the guild, and a batch collected before that stamp skips the guild (and marks it dirty again), so a
-crash after the bot spoke can never bring back a state in which it had not spoken yet.
+the next try. And no write ever replaces a newer one: every snapshot is stamped with a sequence
+number when it is taken (`collect` stamps its batch; a write-through takes `stamp()` before it
+snapshots, on the same event loop), and a write older than the guild's last one skips the guild.
+So a crash after the bot spoke can never bring back a state in which it had not spoken yet, and
+an erasure written through is never undone by a snapshot taken before it that was still on its
+way to the store.
+
+Deleting a guild (`mark_deleted`: the bot left it and its grace ran out) goes the same way: it
+is stamped when asked, so nothing taken before can write the guild back, and the next flush
+deletes it from the store (again on the next flush if the store failed).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -36,6 +44,7 @@ class Batch(NamedTuple):
     seq: int
     items: dict[int, bytes]
     failed: int = 0  # guilds whose snapshot could not be taken (they stay dirty)
+    deletes: frozenset[int] = frozenset()  # guilds to delete from the store
 
 
 class FlushResult(NamedTuple):
@@ -64,14 +73,26 @@ class WriteBehind:
             raise ValueError(f"write-behind interval_s must be a number > 0, got {interval_s!r}")
         self.interval_s = float(interval_s)
         self._dirty: set[int] = set()
+        self._deleting: set[int] = set()  # guilds to delete from the store at the next flush
         self._next_at = float("-inf")
-        self._seq = 0
-        self._written: dict[int, int] = {}  # guild → seq of its last write-through
+        self._seqs = itertools.count(1)  # next() is atomic: stamps are taken on any thread
+        self._written: dict[int, int] = {}  # guild → stamp of its last write-through or deletion
         self._lock = threading.Lock()  # commit and save_now may run in worker threads
 
     # bookkeeping ------------------------------------------------------------------------------
+    def stamp(self) -> int:
+        """A sequence number for snapshots taken now (pass it to `save_through`)."""
+        return next(self._seqs)
+
     def mark_dirty(self, guild_id: int) -> None:
         self._dirty.add(guild_id)
+
+    def mark_deleted(self, guild_id: int) -> None:
+        """Delete the guild from the store at the next flush; nothing snapshotted before this
+        call writes it back (and it is no longer dirty)."""
+        self._dirty.discard(guild_id)
+        self._deleting.add(guild_id)
+        self._written[guild_id] = self.stamp()
 
     def forget(self, guild_id: int) -> None:
         """The guild left this host: stop tracking it (save it first if it matters)."""
@@ -80,15 +101,15 @@ class WriteBehind:
 
     @property
     def pending(self) -> int:
-        """Guilds waiting to be written."""
-        return len(self._dirty)
+        """Guilds waiting to be written or deleted."""
+        return len(self._dirty) + len(self._deleting)
 
     def is_dirty(self, guild_id: int) -> bool:
         return guild_id in self._dirty
 
     def due(self, now: float) -> bool:
         """True, at most once per `interval_s`, when there is something to write."""
-        if not self._dirty or now < self._next_at:
+        if not (self._dirty or self._deleting) or now < self._next_at:
             return False
         self._next_at = now + self.interval_s
         return True
@@ -107,21 +128,21 @@ class WriteBehind:
             ids = self.take_dirty()
         else:
             ids = {self._dirty.pop() for _ in range(limit)}
-        with self._lock:
-            self._seq += 1
-            seq = self._seq
+        deletes, self._deleting = frozenset(self._deleting), set()
+        seq = self.stamp()
         items: dict[int, bytes] = {}
         failed = 0
         for gid in ids:
             try:
                 items[gid] = snapshot_fn(gid)
             except KeyError:
-                self._written.pop(gid, None)  # gone from this host: nothing to write
+                if gid not in deletes:  # (a deletion's stamp must outlive it)
+                    self._written.pop(gid, None)  # gone from this host: nothing to write
             except Exception:
                 log.exception("guild %s: snapshot failed; will retry", gid)
                 self._dirty.add(gid)
                 failed += 1
-        return Batch(seq, items, failed)
+        return Batch(seq, items, failed, deletes - items.keys())  # (back since: it lives)
 
     def commit(self, store: StateStore, batch: Batch) -> FlushResult:
         """Write a collected batch in one `store.save` call; on failure its guilds stay dirty."""
@@ -132,35 +153,58 @@ class WriteBehind:
             if newer:  # written through since we collected: ours is older, don't overwrite
                 items = {gid: data for gid, data in items.items() if gid not in newer}
                 self._dirty.update(newer)  # …but whatever changed since gets written next time
+            # a deletion asked after this batch was collected is the newer word
+            deletes = [gid for gid in batch.deletes if self._written.get(gid, 0) <= batch.seq]
             error = None
+            saved = 0
             try:
                 if items:
                     store.save(items)
+                    for gid in items:  # a write-through snapshotted before this must not follow
+                        self._written[gid] = batch.seq
+                saved = len(items)
+                if deletes:
+                    store.delete(deletes)
             except Exception as e:
-                self._dirty.update(items)
+                if not saved:
+                    self._dirty.update(items)
+                self._deleting.update(deletes)
                 error = f"{type(e).__name__}: {e}"
-                log.warning("write-behind of %d guilds failed (will retry): %s", len(items), error)
+                log.warning(
+                    "write-behind of %d guilds (%d deleted) failed (will retry): %s",
+                    len(items), len(deletes), error,
+                )  # fmt: skip
         seconds = time.perf_counter() - start
-        saved = 0 if error else len(items)
-        failed = batch.failed + (len(items) if error else 0)
+        failed = batch.failed + len(items) - saved
         return FlushResult(saved, failed, seconds, error)
 
     def flush(self, store: StateStore, snapshot_fn: Callable[[int], bytes]) -> FlushResult:
         """Snapshot the dirty guilds and save them in one call (`collect` then `commit`)."""
         return self.commit(store, self.collect(snapshot_fn))
 
-    def save_now(self, store: StateStore, guild_id: int, data: bytes) -> None:
+    def save_now(
+        self, store: StateStore, guild_id: int, data: bytes, seq: int | None = None
+    ) -> None:
         """Write one guild through, synchronously: the bot is about to speak there.
 
-        Raises whatever the store raises (a `StoreError`): then the caller must not send, since
-        a crash would forget that the bot spoke and it could speak twice.
+        `seq` is the `stamp()` taken before the snapshot was (None: now). Raises whatever the
+        store raises (a `StoreError`): then the caller must not send, since a crash would forget
+        that the bot spoke and it could speak twice.
         """
-        self.save_through(store, {guild_id: data})
+        self.save_through(store, {guild_id: data}, seq)
 
-    def save_through(self, store: StateStore, items: Mapping[int, bytes]) -> None:
-        """`save_now` for several guilds in one store write (a group commit)."""
+    def save_through(
+        self, store: StateStore, items: Mapping[int, bytes], seq: int | None = None
+    ) -> None:
+        """`save_now` for several guilds in one store write (a group commit).
+
+        A guild written (or deleted) since `seq` is skipped: its snapshot here is older than
+        the store's, and everything it says is in the newer one."""
+        if seq is None:
+            seq = self.stamp()
         with self._lock:
-            self._seq += 1
-            store.save(items)
+            items = {gid: data for gid, data in items.items() if self._written.get(gid, 0) < seq}
+            if items:
+                store.save(items)
             for guild_id in items:
-                self._written[guild_id] = self._seq
+                self._written[guild_id] = seq

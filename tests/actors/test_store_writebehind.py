@@ -174,3 +174,65 @@ def test_many_guilds_one_call() -> None:
         wb.mark_dirty(gid)
     assert wb.flush(store, lambda gid: b"x").saved == 10_000  # type: ignore[arg-type]
     assert len(store.saved) == 1 and len(store.saved[0]) == 10_000
+
+
+def test_a_write_through_older_than_the_stores_copy_is_skipped() -> None:
+    # an erasure written through must not be undone by a snapshot taken before it that was
+    # still on its way to the store (the bot's action, say, committed in another thread)
+    store = FlakyStore()
+    wb = WriteBehind()
+    before = wb.stamp()  # snapshotted then: still holds the member
+    after = wb.stamp()  # snapshotted after the erasure
+    wb.save_through(store, {1: b"erased"}, after)
+    wb.save_through(store, {1: b"holds the member", 2: b"other"}, before)
+    assert store.load([1, 2]) == {1: b"erased", 2: b"other"}
+    # the same for a write-behind batch written meanwhile: newer than an older write-through
+    wb.mark_dirty(3)
+    old = wb.stamp()
+    wb.flush(store, lambda gid: b"new")
+    wb.save_now(store, 3, b"old", old)
+    assert store.load([3]) == {3: b"new"}
+
+
+def test_a_deleted_guild_is_deleted_at_the_next_flush_and_never_written_back() -> None:
+    store = FlakyStore()
+    store.save({1: b"v1", 2: b"v2"})
+    wb = WriteBehind()
+    wb.mark_dirty(1)
+    batch = wb.collect(lambda gid: b"v1 again")  # a flush snapshotted it …
+    taken = wb.stamp()  # … and so did a write-through still on its way
+    wb.mark_deleted(1)  # then its grace ran out
+    assert wb.pending == 1 and not wb.is_dirty(1)
+    assert wb.commit(store, batch).saved == 0  # the older batch does not write it
+    wb.save_now(store, 1, b"v1 through", taken)  # nor the older write-through
+    assert store.load([1]) == {1: b"v1"}  # (not deleted yet: the next flush does it)
+    result = wb.flush(store, lambda gid: (_ for _ in ()).throw(KeyError(gid)))
+    assert result.error is None and store.load([1, 2]) == {2: b"v2"} and wb.pending == 0
+
+
+def test_a_failed_deletion_is_tried_again() -> None:
+    class NoDelete(FlakyStore):
+        def delete(self, guild_ids: Iterable[int]) -> None:
+            if self.down:
+                raise StoreError("memory: store is down")
+            super().delete(guild_ids)
+
+    store = NoDelete()
+    store.save({1: b"v1"})
+    wb = WriteBehind()
+    wb.mark_deleted(1)
+    store.down = True
+    assert wb.flush(store, snap({})).error == "StoreError: memory: store is down"
+    assert wb.pending == 1 and store.load([1]) == {1: b"v1"}
+    store.down = False
+    assert wb.flush(store, snap({})).error is None
+    assert store.load([1]) == {} and wb.pending == 0
+
+
+def test_a_guild_back_before_its_deletion_was_flushed_is_kept() -> None:
+    store = FlakyStore()
+    wb = WriteBehind()
+    wb.mark_deleted(1)
+    wb.mark_dirty(1)  # the bot was invited again: the guild lives, with a new state
+    wb.flush(store, lambda gid: b"new life")
+    assert store.load([1]) == {1: b"new life"}
