@@ -25,6 +25,9 @@ EVENT_TYPES: tuple[str, ...] = ("message", "presence", "member_join", "interacti
 DROP_REASONS: tuple[str, ...] = (
     "overload",  # shed under load (presence first)
     "malformed",  # could not be decoded or normalised
+    "undecodable",  # a gateway frame that could not be read at all (not JSON, nested too deep)
+    "invalid_id",  # an id that is not a snowflake (an int with 0 < id < 2**63)
+    "unencodable",  # the gateway could not encode it for its host (left out of its batch)
     "unroutable",  # no host for the guild's partition
     "host_unavailable",  # the host died with the batch in flight and it was not retried
     "unknown_guild",  # an event for a guild the bot does not serve

@@ -15,13 +15,15 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from actions import OutgoingMessage
 from actors.clock import Clock
 from actors.loop.guild_loop import GuildLoop, Round
 from actors.loop.rounds import RoundResult, RoundRunner
 from actors.loop.transcripts import Transcripts
 from actors.routing.sequencer import Sequencer
-from actors.routing.wire import Batch, BatchReply
+from actors.routing.wire import Batch, BatchReply, decode_batch
 from actors.stores.base import StateStore
 from actors.stores.writebehind import WriteBehind
 from engine import Decision
@@ -152,6 +154,26 @@ class HostCore:
         return len(snapshots)
 
     # events -------------------------------------------------------------------------------
+    async def apply_encoded(self, data: bytes) -> BatchReply:
+        """`apply()` for a batch as a gateway sent it (msgpack).
+
+        An event that cannot be decoded (an id that is not a snowflake, a wrong type) is skipped
+        and counted (`malformed`, by its own type) and the rest of its batch applies, under its
+        number; only a batch whose own fields cannot be read is refused whole."""
+        try:
+            batch, bad = decode_batch(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            log.warning("%s: skipped a malformed batch: %s", self.name, e)
+            self.metrics.dropped("other", "malformed")
+            return BatchReply(0, malformed=1)
+        reply = await self.apply(batch)
+        if bad and not reply.duplicate:
+            log.warning("%s: skipped %d undecodable events of a batch", self.name, len(bad))
+            for kind in bad:
+                self.metrics.dropped(kind, "malformed")
+            reply = BatchReply(reply.applied, malformed=reply.malformed + len(bad))
+        return reply
+
     async def apply(self, batch: Batch) -> BatchReply:
         """Apply a batch in its link's order; answer once it is applied (or was a repeat).
 

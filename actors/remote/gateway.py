@@ -14,7 +14,6 @@ import gc
 import logging
 import time
 
-import msgspec
 import ray
 
 from actors.clock import RuntimeClock
@@ -56,7 +55,6 @@ class Gateway:
     def __init__(self, name: str, config: Config, clock: dict, directory: str) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         self.name, self.config = name, config
-        self._encode = msgspec.msgpack.Encoder().encode
         self.clock = RuntimeClock.from_dict(clock)
         self.metrics = GuildmindMetrics(new_registry(), moods=config.mood_book().names())
         self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
@@ -196,13 +194,14 @@ class Gateway:
 
     async def _send_batch(self, host: str, batch) -> None:
         try:
-            applied, _, bad = await self._host(host).apply.remote(self._encode(batch))
+            # what cannot be encoded is left out and counted; the rest goes under this number
+            applied, _, bad = await self._host(host).apply.remote(self.core.encode(batch))
             self.applied += applied
             self.malformed += bad
         except Exception as e:
             self.host_errors += 1
             log.error("%s: %d events for %s lost: %s", self.name, len(batch.events), host, e)
-            self.metrics.dropped("message", "host_unavailable", len(batch.events))
+            self.core.drop(batch.events, "host_unavailable")  # each by its own type
         finally:
             self.core.done(host, batch.seq)
 

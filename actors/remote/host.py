@@ -23,7 +23,7 @@ from actors.clock import RuntimeClock
 from actors.loop import admin as host_admin
 from actors.loop.assembly import action_registry, build_host_core
 from actors.routing.ownership import Ownership
-from actors.routing.wire import Batch, BatchReply, Outbox
+from actors.routing.wire import BatchReply, Outbox
 from actors.stores.base import open_store
 from config import Config
 from metrics import GuildmindMetrics, MetricsServer, new_registry, start_metrics_server
@@ -112,7 +112,6 @@ class GuildHost:
         # where messages of guilds that have had no event here yet go (loaded at a start, a
         # restart or a move, their timers can fire first)
         self.gateway = gateway
-        self._decode = msgspec.msgpack.Decoder(Batch).decode
         registry = action_registry(config.runtime.plugin_dirs)
         self.metrics = GuildmindMetrics(
             new_registry(), actions=registry.names, moods=config.mood_book().names()
@@ -142,13 +141,7 @@ class GuildHost:
     async def apply(self, data: bytes) -> tuple[int, bool, int]:
         """Apply an encoded `Batch`; returns (events applied, was a repeat, events skipped)."""
         self._ensure_loops()
-        try:
-            batch = self._decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            log.warning("%s: skipped a malformed batch: %s", self.name, e)
-            self.metrics.dropped("other", "malformed")
-            return 0, False, 1
-        reply: BatchReply = await self.core.apply(batch)
+        reply: BatchReply = await self.core.apply_encoded(data)  # bad events skipped, counted
         return reply.applied, reply.duplicate, reply.malformed
 
     async def advance(self, gateway: str, epoch: int, floor: int) -> int:

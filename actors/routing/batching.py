@@ -6,16 +6,22 @@ gateway's loop asks `due_batches()` for the batches to send now: a host's buffer
 batch when it holds `batch_max` events or its oldest event has waited `flush_ms`, and only while
 that host has fewer than `max_in_flight` batches outstanding. When more than `queue_max` events
 wait in all, presence updates are shed first, then new events; every drop is counted.
+
+`offer()` is also the door every source's events pass: an event with an id that is not a
+snowflake (`engine.valid_id`) is refused and counted (`invalid_id`); text that is not valid
+Unicode (a lone surrogate) is repaired (`wire.clean_text`), so no encoder downstream fails on it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from actors.routing.wire import Batch, Line
-from engine import Event, MemberJoinEvent, MessageEvent, PresenceEvent
+import msgspec
+
+from actors.routing.wire import Batch, Line, clean_text, encode_batch
+from engine import Event, MemberJoinEvent, MessageEvent, PresenceEvent, valid_id
 from metrics import GuildmindMetrics
 
 PARKED = "\0"  # a buffer whose name starts so waits for a host (placement, partition move)
@@ -66,6 +72,7 @@ class GatewayCore:
         self.queued = 0
         self.dropped: dict[tuple[str, str], int] = {}
         self._counts: dict[str, int] = {}
+        self._encode = msgspec.msgpack.Encoder().encode
 
     def offer(
         self,
@@ -83,6 +90,11 @@ class GatewayCore:
         kind = EVENT_TYPE.get(type(event), "other")
         if not counted:  # into the metric once per `due_batches()`, not once per event
             self._counts[kind] = self._counts.get(kind, 0) + 1
+            refused = _refused(event, line)
+            if refused is not None:
+                self._drop(kind, refused)
+                return False
+            event, line = _repaired(event, line)
         if self.queued >= self.queue_max and not self._make_room(kind):
             self._drop(kind, "overload")
             return False
@@ -123,6 +135,23 @@ class GatewayCore:
     def _drop(self, kind: str, reason: str, n: int = 1) -> None:
         self.dropped[(kind, reason)] = self.dropped.get((kind, reason), 0) + n
         self.metrics.dropped(kind, reason, n)
+
+    def drop(self, events: Iterable[Event], reason: str) -> None:
+        """Count `events` (of a batch) as dropped for `reason`, each by its own type."""
+        kinds: dict[str, int] = {}
+        for event in events:
+            kind = EVENT_TYPE.get(type(event), "other")
+            kinds[kind] = kinds.get(kind, 0) + 1
+        for kind, n in kinds.items():
+            self._drop(kind, reason, n)
+
+    def encode(self, batch: Batch) -> bytes:
+        """`batch` for the wire. Events that cannot be encoded are left out and counted
+        (`unencodable`); the rest go under the batch's own number, so the link has no gap."""
+        data, left_out = encode_batch(batch, self._encode)
+        if left_out:
+            self.drop(left_out, "unencodable")
+        return data
 
     def due_batches(self, now: float, *, all_now: bool = False) -> list[tuple[str, Batch]]:
         """The batches to send now (each marked in flight until `done()`)."""
@@ -237,3 +266,37 @@ class GatewayCore:
 
     def in_flight(self) -> int:
         return sum(len(b.in_flight) for b in self._buffers.values())
+
+
+def _refused(event: Event, line: Line | None) -> str | None:
+    """Why the door refuses `event` (a drop reason), or None to admit it."""
+    kind = type(event)
+    if kind is MessageEvent:
+        ok = valid_id(event.guild_id) and valid_id(event.channel_id) and valid_id(event.author_id)
+    elif kind is PresenceEvent or kind is MemberJoinEvent:
+        ok = valid_id(event.guild_id) and valid_id(event.user_id)  # type: ignore[union-attr]
+        activity = getattr(event, "activity", None)
+        if activity is not None and type(activity) is not str:
+            return "malformed"
+    else:
+        return "malformed"  # not an event the hosts know
+    if line is not None and ok:
+        if type(line.content) is not str or type(line.author) is not str:
+            return "malformed"
+        ok = valid_id(line.guild_id) and valid_id(line.channel_id) and valid_id(
+            line.message_id
+        ) and valid_id(line.author_id)  # fmt: skip
+    return None if ok else "invalid_id"
+
+
+def _repaired(event: Event, line: Line | None) -> tuple[Event, Line | None]:
+    """`event` and `line` with their text as valid Unicode (copies only where it was not)."""
+    if line is not None and not (line.content.isascii() and line.author.isascii()):
+        author, content = clean_text(line.author), clean_text(line.content)
+        if author is not line.author or content is not line.content:
+            line = msgspec.structs.replace(line, author=author, content=content)
+    if type(event) is PresenceEvent and event.activity and not event.activity.isascii():
+        activity = clean_text(event.activity)
+        if activity is not event.activity:
+            event = msgspec.structs.replace(event, activity=activity)
+    return event, line
