@@ -21,6 +21,11 @@ way to the store.
 Deleting a guild (`mark_deleted`: the bot left it and its grace ran out) goes the same way: it
 is stamped when asked, so nothing taken before can write the guild back, and the next flush
 deletes it from the store (again on the next flush if the store failed).
+
+One guild never blocks the others: when a write of several guilds fails, they are written one by
+one. A guild the store refuses for good (a `ValueError`: an id that is not a snowflake, a
+snapshot that is not bytes) is counted as failed, logged once and not retried; the first other
+failure (the store itself failing) stops there, and what was not written stays dirty.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class WriteBehind:
         self._seqs = itertools.count(1)  # next() is atomic: stamps are taken on any thread
         self._written: dict[int, int] = {}  # guild → stamp of its last write-through or deletion
         self._lock = threading.Lock()  # commit and save_now may run in worker threads
+        self.refused: set[int] = set()  # guilds the store refused for good (logged once each)
 
     # bookkeeping ------------------------------------------------------------------------------
     def stamp(self) -> int:
@@ -156,27 +162,62 @@ class WriteBehind:
             # a deletion asked after this batch was collected is the newer word
             deletes = [gid for gid in batch.deletes if self._written.get(gid, 0) <= batch.seq]
             error = None
-            saved = 0
-            try:
-                if items:
-                    store.save(items)
-                    for gid in items:  # a write-through snapshotted before this must not follow
-                        self._written[gid] = batch.seq
-                saved = len(items)
-                if deletes:
+            written, refused, failure = self._save(store, items)
+            for gid in written:  # a write-through snapshotted before this must not follow
+                self._written[gid] = batch.seq
+            if failure is None and deletes:
+                try:
                     store.delete(deletes)
-            except Exception as e:
-                if not saved:
-                    self._dirty.update(items)
+                except Exception as e:
+                    failure = e
+            if failure is not None:
+                done = set(written).union(refused)
+                self._dirty.update(gid for gid in items if gid not in done)
                 self._deleting.update(deletes)
-                error = f"{type(e).__name__}: {e}"
+                error = f"{type(failure).__name__}: {failure}"
                 log.warning(
                     "write-behind of %d guilds (%d deleted) failed (will retry): %s",
-                    len(items), len(deletes), error,
+                    len(items) - len(done), len(deletes), error,
                 )  # fmt: skip
         seconds = time.perf_counter() - start
-        failed = batch.failed + len(items) - saved
-        return FlushResult(saved, failed, seconds, error)
+        failed = batch.failed + len(items) - len(written)
+        return FlushResult(len(written), failed, seconds, error)
+
+    def _save(
+        self, store: StateStore, items: Mapping[int, bytes]
+    ) -> tuple[list[int], list[int], Exception | None]:
+        """Write `items`: (the guilds written, those the store refuses for good, the failure
+        that stopped it or None). One call; if that fails for several guilds, one by one."""
+        if not items:
+            return [], [], None
+        try:
+            store.save(items)
+            return list(items), [], None
+        except ValueError as e:
+            if len(items) == 1:
+                return [], self._refused(items, e), None
+        except Exception as e:
+            if len(items) == 1:
+                return [], [], e
+        written: list[int] = []
+        refused: list[int] = []
+        for gid, data in items.items():
+            try:
+                store.save({gid: data})
+            except ValueError as e:
+                refused += self._refused({gid: data}, e)
+            except Exception as e:  # the store itself: what is left stays dirty
+                return written, refused, e
+            else:
+                written.append(gid)
+        return written, refused, None
+
+    def _refused(self, items: Mapping[int, bytes], error: ValueError) -> list[int]:
+        for gid in items:
+            if gid not in self.refused:
+                self.refused.add(gid)
+                log.error("guild %r: the store refuses its snapshot, not retried: %s", gid, error)
+        return list(items)
 
     def flush(self, store: StateStore, snapshot_fn: Callable[[int], bytes]) -> FlushResult:
         """Snapshot the dirty guilds and save them in one call (`collect` then `commit`)."""
@@ -191,20 +232,25 @@ class WriteBehind:
         store raises (a `StoreError`): then the caller must not send, since a crash would forget
         that the bot spoke and it could speak twice.
         """
-        self.save_through(store, {guild_id: data}, seq)
+        if self.save_through(store, {guild_id: data}, seq):
+            raise ValueError(f"the store refuses guild {guild_id!r}'s snapshot (see the log)")
 
     def save_through(
         self, store: StateStore, items: Mapping[int, bytes], seq: int | None = None
-    ) -> None:
-        """`save_now` for several guilds in one store write (a group commit).
+    ) -> set[int]:
+        """`save_now` for several guilds in one store write (a group commit); returns the
+        guilds the store refuses for good (written without them: one bad guild costs no other).
 
         A guild written (or deleted) since `seq` is skipped: its snapshot here is older than
-        the store's, and everything it says is in the newer one."""
+        the store's, and everything it says is in the newer one. Raises what the store raises
+        when it fails otherwise (the guilds written until then stay written)."""
         if seq is None:
             seq = self.stamp()
         with self._lock:
             items = {gid: data for gid, data in items.items() if self._written.get(gid, 0) < seq}
-            if items:
-                store.save(items)
-            for guild_id in items:
+            written, refused, failure = self._save(store, items)
+            for guild_id in written:
                 self._written[guild_id] = seq
+            if failure is not None:
+                raise failure
+            return set(refused)

@@ -18,7 +18,8 @@ from actors.clock import ManualClock
 from actors.loop.assembly import build_host_core
 from actors.routing.batching import GatewayCore
 from actors.routing.wire import Batch, Line, clean_text, decode_batch, encode_batch
-from actors.stores.base import MemoryStore
+from actors.stores.base import MemoryStore, StoreError
+from actors.stores.writebehind import WriteBehind
 from engine import MAX_ID, MemberJoinEvent, MessageEvent, PresenceEvent
 from guildmind.config import parse_config
 from metrics import GuildmindMetrics, new_registry
@@ -271,3 +272,78 @@ async def test_the_host_applies_the_good_events_of_a_batch_and_counts_the_bad_by
     await host.core.flush(force=True)
     assert sorted(host.store.guild_ids()) == [A, B, C]
     assert host.core.write_behind.pending == 0
+
+
+# saving: a guild the store refuses never blocks the others saved with it ----------------------
+
+
+class CountingStore(MemoryStore):
+    """A memory store that counts its saves and fails (as a store does) from call `fail_from`."""
+
+    def __init__(self, fail_from: int | None = None) -> None:
+        super().__init__()
+        self.calls, self.fail_from = 0, fail_from
+
+    def save(self, items) -> None:
+        self.calls += 1
+        if self.fail_from is not None and self.calls >= self.fail_from:
+            raise StoreError("memory: the store is down")
+        super().save(items)
+
+
+def snapshot(gid: int) -> bytes:
+    return b"state of %d" % gid
+
+
+@pytest.mark.parametrize("bad", [0, -1, MAX_ID + 1, 2**64 + 1])
+def test_a_guild_the_store_refuses_never_blocks_the_others_saved_with_it(bad: int) -> None:
+    """The fault: one guild with an id the store refuses failed every write-behind save that
+    included it, for good, for every guild saved with it."""
+    wb, store = WriteBehind(1.0), CountingStore()
+    for gid in (A, bad, B, C):
+        wb.mark_dirty(gid)
+    result = wb.flush(store, snapshot)
+    assert sorted(store.guild_ids()) == [A, B, C]
+    assert (result.saved, result.failed, result.error) == (3, 1, None)
+    assert wb.pending == 0  # refused for good: not retried at every flush
+    # the others go on being saved as usual; the bad one is refused again, logged once
+    wb.mark_dirty(A)
+    wb.mark_dirty(bad)
+    assert wb.flush(store, snapshot)[:2] == (1, 1)
+    assert wb.refused == {bad}
+
+
+def test_when_the_store_itself_fails_every_guild_stays_dirty_at_the_cost_of_one_more_call() -> None:
+    wb, store = WriteBehind(1.0), CountingStore(fail_from=1)
+    for gid in (A, B, C):
+        wb.mark_dirty(gid)
+    result = wb.flush(store, snapshot)
+    assert (result.saved, result.failed) == (0, 3) and "down" in result.error
+    assert store.calls == 2  # the batch, then the first guild alone: the store is down
+    assert wb.pending == 3 and wb.refused == set()
+
+
+def test_a_store_that_fails_half_way_keeps_what_it_wrote_and_the_rest_dirty() -> None:
+    wb, store = WriteBehind(1.0), CountingStore(fail_from=3)  # the batch, one alone, then down
+    for gid in (A, 0, B, C):  # the 0 makes the batch fail
+        wb.mark_dirty(gid)
+    result = wb.flush(store, snapshot)
+    assert result.error is not None and "down" in result.error
+    written = set(store.guild_ids())
+    assert result.saved == len(written) <= 1
+    dirty = {gid for gid in (A, 0, B, C) if wb.is_dirty(gid)}
+    assert written | dirty | wb.refused == {A, 0, B, C}  # written, refused or dirty: none lost
+    assert len(dirty) >= 2
+
+
+def test_a_group_commit_records_every_guild_but_the_one_the_store_refuses() -> None:
+    """The bot's actions in several guilds are written through together before their messages
+    go; one guild the store refused made none of them go."""
+    wb, store = WriteBehind(1.0), MemoryStore()
+    refused = wb.save_through(store, {A: b"a", MAX_ID + 1: b"x", B: b"b"})
+    assert refused == {MAX_ID + 1}
+    assert store.load([A, B]) == {A: b"a", B: b"b"}
+    with pytest.raises(ValueError, match="the store refuses guild 0's snapshot"):
+        wb.save_now(store, 0, b"x")  # alone: the caller must not send
+    with pytest.raises(StoreError):  # the store itself failing is raised, as before
+        wb.save_through(CountingStore(fail_from=1), {A: b"a", B: b"b"})
