@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from engine import GuildSettings, MoodBook, MoodProfile, QuietHours, RuleConfig
+from engine import MAX_PROMPT_LINES, GuildSettings, MoodBook, MoodProfile, QuietHours, RuleConfig
 
 from .llm import LLMConfig
 from .urls import mask_url
@@ -103,6 +103,14 @@ class MetricsConfig(msgspec.Struct, **_S):
 
     host: Annotated[str, Meta(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Meta(ge=0, le=65_535)] = 9464  # 0 = any free port
+
+
+class PrivacyConfig(msgspec.Struct, **_S):
+    """How long guildmind keeps what it knows about a guild it left."""
+
+    # a guild the bot was removed from (not an outage) is deleted from the store this long after;
+    # invited back within it, it resumes with its mood, counters and settings
+    left_grace_s: Annotated[float, Meta(ge=0, le=366 * 86400)] = 7 * 86400.0
 
 
 class MoodRotationConfig(msgspec.Struct, **_S):
@@ -210,12 +218,23 @@ def check_place(key: str, timezone: str | UnsetType, quiet: QuietHours | bool | 
         )
 
 
+_LINES = Annotated[int, Meta(ge=1, le=MAX_PROMPT_LINES)]
+_AGE = Annotated[float, Meta(ge=60, le=7 * 86400)]
+
+
 class DefaultsConfig(msgspec.Struct, **_S):
     """What every guild starts with."""
 
     mood: str = "neutral"
     timezone: str = "UTC"
     quiet_hours: QuietHours | bool = False  # false = none; guilds set theirs in their zone
+    # what an LLM prompt may carry (admins change theirs with /guildmind prompt): the recent
+    # transcript (these many lines at most, none older) or only the decision's reason and
+    # signals; authors as "user 1", "user 2" unless names are allowed
+    prompt_transcript: bool = True
+    prompt_lines: _LINES = MAX_PROMPT_LINES
+    prompt_max_age_s: _AGE = 1800.0
+    prompt_names: bool = False
 
     def __post_init__(self) -> None:
         check_place("defaults", self.timezone, self.quiet_hours)
@@ -229,6 +248,10 @@ class GuildEntry(msgspec.Struct, **_S):
     timezone: str | UnsetType = UNSET
     quiet_hours: QuietHours | bool | UnsetType = UNSET
     paused: bool | UnsetType = UNSET
+    prompt_transcript: bool | UnsetType = UNSET
+    prompt_lines: _LINES | UnsetType = UNSET
+    prompt_max_age_s: _AGE | UnsetType = UNSET
+    prompt_names: bool | UnsetType = UNSET
 
 
 _UNIT = Annotated[float, Meta(ge=0, le=1)]
@@ -251,6 +274,7 @@ class Config(msgspec.Struct, **_S):
     gateway: GatewayConfig = GatewayConfig()
     metrics: MetricsConfig = MetricsConfig()
     mood_rotation: MoodRotationConfig = MoodRotationConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     source: SourceConfig = SourceConfig()
     llm: LLMConfig | None = None  # None: template content only
     rules: RuleConfig = RuleConfig()
@@ -280,9 +304,16 @@ class Config(msgspec.Struct, **_S):
             timezone = entry.timezone if isinstance(entry.timezone, str) else timezone
             quiet = quiet if isinstance(entry.quiet_hours, UnsetType) else entry.quiet_hours
             paused = entry.paused if isinstance(entry.paused, bool) else False
+        prompt = {f: getattr(d, f) for f in _PROMPT}
+        if entry is not None:
+            prompt |= {f: v for f in _PROMPT if not isinstance(v := getattr(entry, f), UnsetType)}
         return GuildSettings(
             channels=frozenset(channels),
             timezone=timezone,
             quiet_hours=quiet if isinstance(quiet, QuietHours) else None,
             paused=paused,
+            **prompt,
         )
+
+
+_PROMPT = ("prompt_transcript", "prompt_lines", "prompt_max_age_s", "prompt_names")

@@ -6,7 +6,7 @@ standard library and msgspec.
 
 from .baseline import V1Policy
 from .check import Check
-from .config import GuildSettings, QuietHours, RuleConfig
+from .config import MAX_PROMPT_LINES, GuildSettings, QuietHours, RuleConfig
 from .decision import Decision
 from .engine import AutonomousEngine
 from .events import MAX_ID, Event, MemberJoinEvent, MessageEvent, PresenceEvent, Snowflake, valid_id
@@ -20,6 +20,7 @@ __all__ = [
     "ASLEEP",
     "BUILTIN_MOODS",
     "MAX_ID",
+    "MAX_PROMPT_LINES",
     "RULES",
     "AutonomousEngine",
     "Check",

@@ -18,7 +18,16 @@ from engine import GuildSettings, QuietHours
 if TYPE_CHECKING:
     from actors.loop.host_core import HostCore
 
-CHANGEABLE = ("channels", "timezone", "quiet_hours", "paused")
+CHANGEABLE = (
+    "channels",
+    "timezone",
+    "quiet_hours",
+    "paused",
+    "prompt_transcript",
+    "prompt_lines",
+    "prompt_max_age_s",
+    "prompt_names",
+)
 
 
 def ensure(core: HostCore, guild_id: int, at: float) -> None:
@@ -50,27 +59,48 @@ def status(core: HostCore, guild_id: int) -> dict[str, Any] | None:
             "quiet_hours": [s.quiet_hours.start, s.quiet_hours.end] if s.quiet_hours else None,
             "paused": s.paused,
         },
+        "prompt": {  # what an LLM prompt may carry from this guild (nothing without an LLM)
+            "llm": core.runner.writer.llm is not None,
+            "transcript": s.prompt_transcript,
+            "lines": s.prompt_lines,
+            "max_age_s": s.prompt_max_age_s,
+            "names": s.prompt_names,
+        },
     }
 
 
 async def _persist(core: HostCore, guild_id: int) -> None:
-    await asyncio.to_thread(
-        core.write_behind.save_now, core.store, guild_id, core.engine.snapshot(guild_id)
-    )
+    seq = core.write_behind.stamp()
+    data = core.engine.snapshot(guild_id)
+    await asyncio.to_thread(core.write_behind.save_now, core.store, guild_id, data, seq)
     core.loop.schedule(guild_id, core.clock.now())  # new settings may move the next wake
 
 
 async def set_default_channel(core: HostCore, guild_id: int, channel_id: int) -> list[int]:
-    """The gateway found the guild's default channel; returns the channels that count."""
+    """The gateway sees the guild (available, or the bot joined it) and found its default
+    channel (0: none); returns the channels that count. A guild the bot had left resumes."""
     now = core.clock.now()
     ensure(core, guild_id, now)
     st = core.engine.state(guild_id)
     assert st is not None
-    if st.settings.default_channel != channel_id:
+    changed = core.loop.rejoined(guild_id, now)
+    if channel_id and st.settings.default_channel != channel_id:
         settings = msgspec.structs.replace(st.settings, default_channel=channel_id)
         core.engine.configure(guild_id, settings)
+        changed = True
+    if changed:
         await _persist(core, guild_id)
     return sorted(st.settings.counted())
+
+
+async def left(core: HostCore, guild_id: int) -> bool:
+    """The bot was removed from the guild (not an outage): its members' data goes now, the
+    guild itself after the grace period (`GuildLoop.left`). False when this host has not got it.
+    """
+    if not core.loop.left(guild_id, core.clock.now()):
+        return False
+    await _persist(core, guild_id)
+    return True
 
 
 async def set_mood(core: HostCore, guild_id: int, mood: str) -> dict[str, Any]:
@@ -90,7 +120,8 @@ async def set_mood(core: HostCore, guild_id: int, mood: str) -> dict[str, Any]:
 
 async def configure(core: HostCore, guild_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Change some of channels (ids; [] = the default channel), timezone, quiet_hours
-    ([start, end] as 'HH:MM', or None for none) and paused."""
+    ([start, end] as 'HH:MM', or None for none), paused, and what an LLM prompt may carry:
+    prompt_transcript, prompt_lines, prompt_max_age_s, prompt_names."""
     unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
         raise ValueError(f"cannot change {', '.join(unknown)}; only {', '.join(CHANGEABLE)}.")
@@ -108,6 +139,13 @@ async def configure(core: HostCore, guild_id: int, changes: dict[str, Any]) -> d
         fields["quiet_hours"] = None if quiet is None else QuietHours(str(quiet[0]), str(quiet[1]))
     if "paused" in changes:
         fields["paused"] = bool(changes["paused"])
+    for key in ("prompt_transcript", "prompt_names"):
+        if key in changes:
+            fields[key] = bool(changes[key])
+    if "prompt_lines" in changes:
+        fields["prompt_lines"] = int(changes["prompt_lines"])
+    if "prompt_max_age_s" in changes:
+        fields["prompt_max_age_s"] = float(changes["prompt_max_age_s"])
     core.engine.configure(guild_id, GuildSettings(**fields))  # validates: ValueError
     await _persist(core, guild_id)
     found = status(core, guild_id)

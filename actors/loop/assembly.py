@@ -85,6 +85,7 @@ def build_loop(config: Config, *, started_at: float, seed: int | None = None) ->
         rotation_s=config.mood_rotation.interval_s,
         include_asleep=config.mood_rotation.include_asleep,
         rng=_rng(seed, "moods"),
+        left_grace_s=config.privacy.left_grace_s,
     )
 
 

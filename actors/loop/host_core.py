@@ -78,6 +78,7 @@ class HostCore:
         self.transcripts = Transcripts()
         self.write_behind = WriteBehind(write_behind_s)
         loop.mark_dirty = self.write_behind.mark_dirty
+        loop.mark_gone = self._gone
         self.owner: dict[int, str] = {}  # guild → the gateway its messages go back through
         self._outgoing: list[tuple[int, tuple[OutgoingMessage, ...]]] = []
         # batches that came before an earlier one of their link: answered once applied
@@ -142,9 +143,10 @@ class HostCore:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name}: rounds still running after {timeout_s}s")
             await asyncio.sleep(0.005)
+        seq = self.write_behind.stamp()
         snapshots = {gid: self.engine.snapshot(gid) for gid in gids}
         if snapshots:
-            await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
+            await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots, seq)
         for gid in gids:
             self.loop.forget(gid)
             self.write_behind.forget(gid)
@@ -281,9 +283,14 @@ class HostCore:
                 items, self._outgoing = self._outgoing, []
                 self._committing = {gid for gid, _ in items}
                 t0 = time.perf_counter()
-                snapshots = {gid: self.engine.snapshot(gid) for gid, _ in items}
+                seq = self.write_behind.stamp()
+                snapshots = {
+                    gid: self.engine.snapshot(gid) for gid, _ in items if gid in self.engine
+                }  # (a guild deleted meanwhile has nothing to record)
                 try:
-                    await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots)
+                    refused = await asyncio.to_thread(
+                        self.write_behind.save_through, self.store, snapshots, seq
+                    )
                 except Exception as e:
                     log.error(
                         "%s: could not record the bot's actions, not sending: %s", self.name, e
@@ -292,7 +299,16 @@ class HostCore:
                     for _ in items:
                         self.metrics.round("failed")
                     continue
-                self.metrics.state_saves(saved=len(snapshots), seconds=time.perf_counter() - t0)
+                if refused:  # the store can never take these guilds: only their words stay home
+                    log.error("%s: %d guilds' actions not recorded, not sending there",
+                              self.name, len(refused))  # fmt: skip
+                    items = [(gid, messages) for gid, messages in items if gid not in refused]
+                    for _ in refused:
+                        self.metrics.round("failed")
+                saved = len(snapshots) - len(refused)
+                self.metrics.state_saves(
+                    saved=saved, failed=len(refused), seconds=time.perf_counter() - t0
+                )
                 by_gateway: dict[str, list[OutgoingMessage]] = {}
                 for gid, messages in items:
                     by_gateway.setdefault(self.owner.get(gid, ""), []).extend(messages)
@@ -301,6 +317,29 @@ class HostCore:
                     await self.send(gateway, messages)
         finally:
             self._committing = set()
+
+    # privacy ------------------------------------------------------------------------------
+    def _gone(self, guild_id: int) -> None:
+        """The loop forgot a guild for good (the bot left it and its grace ran out)."""
+        self.write_behind.mark_deleted(guild_id)
+        self.transcripts.forget(guild_id)
+        self.owner.pop(guild_id, None)
+        log.info("%s: a guild the bot left %.0f days ago was deleted", self.name,
+                 self.loop.left_grace_s / 86400)  # fmt: skip
+
+    async def forget_user(self, user_id: int, guild_ids: list[int] | None = None) -> int:
+        """Erase what this host holds about a member (in `guild_ids`, or every guild): the
+        engine's data, messages held for an answer, transcript lines; the guilds whose state
+        changed are written through before this returns, so the store forgets too (and no
+        snapshot taken before can write it back: see `WriteBehind`). Returns how many guilds
+        held something. Raises what the store raises: then call again (it is idempotent)."""
+        changed = set(self.loop.forget_user(user_id, guild_ids))
+        lines = self.transcripts.forget_user(user_id, guild_ids)
+        if changed:
+            seq = self.write_behind.stamp()
+            snapshots = {gid: self.engine.snapshot(gid) for gid in changed}
+            await asyncio.to_thread(self.write_behind.save_through, self.store, snapshots, seq)
+        return len(changed.union(lines))
 
     # persistence --------------------------------------------------------------------------
     async def flush(self, *, force: bool = False) -> None:

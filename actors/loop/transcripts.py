@@ -7,7 +7,11 @@ bounded whatever the traffic, and nothing here is ever persisted, logged or expo
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict, deque
+from collections.abc import Iterable
+
+import msgspec
 
 from actions import ChatMessage
 from actors.routing.wire import Line
@@ -54,6 +58,34 @@ class Transcripts:
 
     def forget(self, guild_id: int) -> None:
         self._lines.pop(guild_id, None)
+
+    def forget_user(self, user_id: int, guild_ids: Iterable[int] | None = None) -> list[int]:
+        """Erase a member from the transcripts (of `guild_ids`, or all): the lines they wrote
+        go, and mentions of them in others' lines become "@someone". Returns the guilds that
+        held something of theirs."""
+        mention = re.compile(rf"<@!?{int(user_id)}>")
+        changed = []
+        for gid in list(self._lines) if guild_ids is None else guild_ids:
+            lines = self._lines.get(gid)
+            if not lines:
+                continue
+            kept = deque(
+                (
+                    msgspec.structs.replace(line, content=mention.sub("@someone", line.content))
+                    if mention.search(line.content)
+                    else line
+                    for line in lines
+                    if line.author_id != user_id
+                ),
+                maxlen=self.max_lines,
+            )
+            if list(kept) != list(lines):
+                changed.append(gid)
+                if kept:
+                    self._lines[gid] = kept
+                else:
+                    del self._lines[gid]
+        return changed
 
     def expire(self, now: float) -> int:
         """Drop the transcripts of guilds silent for `ttl_s`; returns how many were dropped."""

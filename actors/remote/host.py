@@ -210,6 +210,19 @@ class GuildHost:
         except ValueError as e:
             return {"error": str(e)}
 
+    async def left(self, guild_id: int) -> bool:
+        """The bot was removed from this guild: its members' data goes now, the guild after
+        the grace period (`privacy.left_grace_s`); False when this host has not got it."""
+        self._ensure_loops()
+        return await host_admin.left(self.core, guild_id)
+
+    async def forget_user(self, user_id: int, guild_ids: list[int] | None = None) -> int:
+        """Erase a member's data held here (in `guild_ids`, or every guild), written through
+        before the answer; how many guilds held some. Idempotent: Ray retries it on the next
+        incarnation when this host dies in the call, which reloads and erases again."""
+        self._ensure_loops()
+        return await self.core.forget_user(user_id, guild_ids)
+
     async def release(self, partitions: list[int]) -> int:
         """A partition move: write these partitions' guilds through and forget them."""
         leaving = Ownership(self.owns.partitions, frozenset(partitions))

@@ -16,13 +16,14 @@ from config import (
     IntentsConfig,
     MetricsConfig,
     MoodRotationConfig,
+    PrivacyConfig,
     RuntimeConfig,
     SourceConfig,
     StateConfig,
     SyntheticSourceConfig,
 )
 from engine import GuildSettings, MoodBook, QuietHours, RuleConfig
-from guildmind.config import ConfigError, load_config
+from guildmind.config import ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "guildmind.example.toml"
 
@@ -71,6 +72,7 @@ def test_the_example_file_documents_every_key() -> None:
             sub = {
                 "runtime": RuntimeConfig, "state": StateConfig, "gateway": GatewayConfig,
                 "metrics": MetricsConfig, "mood_rotation": MoodRotationConfig,
+                "privacy": PrivacyConfig,
                 "source": SourceConfig, "synthetic": SyntheticSourceConfig,
                 "discord": DiscordSourceConfig, "intents": IntentsConfig, "llm": LLMConfig,
                 "rules": RuleConfig, "defaults": DefaultsConfig,
@@ -334,3 +336,23 @@ def test_os_environ_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_config_holds_no_secret_values() -> None:
     cfg = load_config(EXAMPLE, env={"DISCORD_TOKEN": "tok-s3cret", "OPENAI_API_KEY": "sk-s3cret"})
     assert "s3cret" not in repr(cfg)
+
+
+def test_prompt_settings_default_per_guild_and_the_grace_of_a_guild_left() -> None:
+    cfg = parse_config(
+        """
+[defaults]
+prompt_lines = 6
+[guilds.123456789012345678]
+prompt_names = true
+prompt_transcript = false
+""",
+        env={},
+    )
+    plain, own = cfg.engine_settings_for(1), cfg.engine_settings_for(123456789012345678)
+    assert (plain.prompt_transcript, plain.prompt_lines, plain.prompt_names) == (True, 6, False)
+    assert plain.prompt_max_age_s == 1800.0
+    assert (own.prompt_transcript, own.prompt_lines, own.prompt_names) == (False, 6, True)
+    assert cfg.privacy.left_grace_s == 7 * 86400
+    with pytest.raises(ConfigError, match=r"defaults.prompt_lines: Expected `int` <= 12, got 40"):
+        parse_config("[defaults]\nprompt_lines = 40\n", env={})
