@@ -11,6 +11,8 @@ it must, counting each refusal by its own type and reason.
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 import pytest
 
@@ -347,3 +349,41 @@ def test_a_group_commit_records_every_guild_but_the_one_the_store_refuses() -> N
         wb.save_now(store, 0, b"x")  # alone: the caller must not send
     with pytest.raises(StoreError):  # the store itself failing is raised, as before
         wb.save_through(CountingStore(fail_from=1), {A: b"a", B: b"b"})
+
+
+class PickyStore(MemoryStore):
+    """A store that can never take guild B (as one refuses an id it cannot key)."""
+
+    def save(self, items) -> None:
+        if B in items:
+            raise ValueError(f"guild ids must be snowflakes, got {B!r} (as if)")
+        super().save(items)
+
+
+async def test_the_bot_answers_in_every_guild_but_one_whose_action_the_store_refuses() -> None:
+    """Rounds that end together are recorded in one group commit before their messages go; a
+    guild the store refused made none of them go."""
+    toml = f"[defaults]\nquiet_hours = false\n[guilds.{A}]\nchannels = [77]\n[guilds.{B}]\n"
+    toml += "channels = [77]\n"
+    sent: list = []
+
+    async def send(gateway, messages) -> None:
+        sent.extend(messages)
+
+    m = metrics()
+    store = PickyStore()
+    clock = ManualClock(T0 + 600)
+    core = build_host_core(
+        "host-0", parse_config(toml, env={}), store=store, clock=clock, started_at=T0,
+        send=send, metrics=m, seed=1,
+    )  # fmt: skip
+    mentions = [MessageEvent(gid, 77, 9, T0 + 600, False, True) for gid in (A, B)]
+    lines = [Line(gid, 77, 500 + i, 9, "ann", "@Miku hi", T0 + 600, True) for i, gid in
+             enumerate((A, B))]  # fmt: skip
+    await core.apply(Batch("gw", 0, 0, T0, mentions, lines))
+    while core.tasks:
+        await asyncio.gather(*list(core.tasks))
+    assert [msg.guild_id for msg in sent] == [A]
+    assert m.registry.get_sample_value("guildmind_rounds_total", {"outcome": "failed"}) == 1
+    assert m.registry.get_sample_value("guildmind_rounds_total", {"outcome": "sent"}) == 1
+    assert store.load([A]) and not store.load([B])
