@@ -228,6 +228,8 @@ class AutonomousEngine:
     ) -> None:
         if not online:
             st.see_absent(user_id)
+            if st.activity_user == user_id:  # they left: nobody is there to engage
+                st.activity_user = st.activity_name = None
             return
         st.see_present(user_id, at)
         if activity:

@@ -83,6 +83,19 @@ class TestEngageUser:
         engine = self.setup(roll=roll)
         assert (engine.should_take_action(G, at=NOW) == "engage_user") is fires
 
+    def test_nobody_to_engage_once_the_player_went_offline(self) -> None:
+        """Seen in `guildmind simulate --seed 3`: a member started a game and went offline,
+        and the bot engaged an empty room. The control: another member going offline does not
+        stop it."""
+        engine = self.setup()
+        engine.track_presence(G, 5, at=NOW - 10, online=False)  # someone else leaves
+        assert engine.should_take_action(G, at=NOW) == "engage_user"
+        engine = self.setup()
+        engine.track_presence(G, 9, at=NOW - 10, online=False)  # the player leaves
+        d = engine.decide(G, at=NOW)
+        assert d.action is None and "engage: no new activity to engage" in d.reason
+        assert engine.state(G).activity_user is None  # and who it was is not kept
+
     @pytest.mark.parametrize(("recent", "fires"), [(9, True), (10, False)])
     def test_never_into_a_busy_conversation(self, recent: int, fires: bool) -> None:
         engine = self.setup(roll=0.999 if not fires else 0.0)
@@ -110,8 +123,7 @@ class TestEngageUser:
         ttl = 6 * 3600
         engine.track_presence(G, 1, at=T0 + 1)  # present until T0 + 1 + 6 h
         engine.record_action(G, "reply", at=T0 + ttl - 1700)  # the cooldown ends at T0 + 6 h + 100
-        engine.track_presence(G, 2, at=T0 + ttl - 100, activity="Tetris 99")
-        engine.track_presence(G, 2, at=T0 + ttl - 50, online=False)
+        engine.track_presence(G, 2, at=T0 + ttl - 100, activity="Tetris 99")  # still playing
         at = T0 + ttl - 40
         assert engine.should_take_action(G, at=at) is None
         wake = engine.next_wake(G, at=at)
