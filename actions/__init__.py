@@ -33,6 +33,7 @@ from actions.llm import (
 from actions.modifier import ActionModifier, ActivationReport, ExecutionResult
 from actions.observer import ActionObserver, LLMReply, LLMRequest, RecordingObserver, ask_llm
 from actions.planner import LLMPlanner, Planner, RulePlanner, make_planner
+from actions.prompting import PromptPolicy, PromptView
 from actions.reasoning import final_answer
 from actions.registry import ENTRY_POINT_GROUP, ActionRegistry, LoadError, PluginError
 from actions.repeats import RecentLines
@@ -74,6 +75,8 @@ __all__ = [
     "PluginError",
     "Post",
     "PostSource",
+    "PromptPolicy",
+    "PromptView",
     "RecentLines",
     "RecordingObserver",
     "Reply",

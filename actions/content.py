@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from actions.observer import ask_llm
+from actions.prompting import PromptView
 from actions.repeats import RecentLines
 from engine import ASLEEP, BUILTIN_MOODS
 from engine.decision import ACTIONS
@@ -159,22 +160,48 @@ def placeholder_values(ctx: ActionContext, extra: dict[str, str] | None = None) 
 
 
 def build_prompt(
-    ctx: ActionContext, action: str, values: dict[str, str], instruction: str | None = None
+    ctx: ActionContext,
+    action: str,
+    values: dict[str, str],
+    instruction: str | None = None,
+    view: PromptView | None = None,
 ) -> tuple[str, str]:
-    """(system, user) prompts from the persona, the mood, the decision's reason and transcript."""
+    """(system, user) prompts from the persona, the mood, the decision's reason and the chat as
+    the guild's policy lets a prompt carry it (`view`, default: made from `ctx`). The member the
+    decision is about is named as the view names them, never by id."""
+    view = view or PromptView(ctx)
     system = (
         f"You are {ctx.bot_name}, a member of a Discord server. {ctx.persona}".strip()
         + f"\nYour current mood is {ctx.mood}; let it colour how you write."
         "\nWrite one short Discord chat message (one or two sentences). Reply with the message "
         "text only: no name prefix, no quotes."
     )
-    lines = ["Recent messages (oldest first):"]
-    lines += [f"{m.author}: {m.content}" for m in ctx.messages] or ["(the channel is quiet)"]
-    if ctx.decision is not None and ctx.decision.reason:
-        lines.append(f"\nWhy you speak now: {ctx.decision.reason}")
+    d = ctx.decision
+    if view.policy.transcript:
+        lines = ["Recent messages (oldest first):"]
+        lines += view.lines or ["(the channel is quiet)"]
+    else:  # the server shares no messages: what the engine saw of the chat, in numbers
+        signals = d.signals if d is not None else {}
+        seen = ", ".join(f"{k} {v:g}" for k, v in signals.items() if k in _CHAT_SIGNALS)
+        lines = ["Recent messages: not shared by this server."]
+        if seen:
+            lines[0] += f" The chat: {seen}."
+    if d is not None and d.reason:
+        lines.append(f"\nWhy you speak now: {d.reason}")
     task = instruction or INSTRUCTIONS.get(action, "Say something that fits the conversation.")
+    values = dict(values, user=view.target or "everyone")
     lines.append(f"\nTask: {task.format_map(_SafeMap(values))}")
     return system, "\n".join(lines)
+
+
+_CHAT_SIGNALS = (
+    "momentum",
+    "messages_5min",
+    "messages_hour",
+    "messages_since_appearance",
+    "quiet_s",
+)
+"""The decision's signals a prompt carries when the guild shares no messages."""
 
 
 def clean_answer(text: str, bot_name: str, max_chars: int) -> str:
@@ -241,13 +268,16 @@ class ContentWriter:
         outcome = "none"
         guild = ctx.guild_id
         if self.llm is not None:
-            system, prompt = build_prompt(ctx, action, values, instruction)
+            view = PromptView(ctx)
+            system, prompt = build_prompt(ctx, action, values, instruction, view)
             reply = await ask_llm(
                 self.llm, prompt, system=system, purpose="content", observer=ctx.observer,
                 grade=lambda answer: "success" if self._clean(ctx, answer) else "empty",
                 timeout_s=self.timeout_s, deadline=ctx.deadline,
             )  # fmt: skip
-            text = self._clean(ctx, reply.text or "")
+            text = self._clean(ctx, view.restore(reply.text or ""))
+            if text and not view.mentions(text):  # whom it greets gets the ping
+                text = f"{view.mention} {text}"
             if reply.outcome == "success" and not self.recent.heard(guild, text):
                 self.recent.add(guild, text)
                 return Written(text, "llm", "success")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from actions.observer import UNOBSERVED
+from actions.prompting import PromptPolicy
 from engine.decision import Decision
 
 if TYPE_CHECKING:
@@ -145,6 +146,11 @@ class ActionContext:
         (``asyncio.get_running_loop().time()``) by which its messages should be queued, inside
         the execute budget; else None. The content writer's LLM requests end by then. An action
         that waits on something itself bounds it with ``asyncio.timeout_at(ctx.deadline)``.
+    prompt:
+        What an LLM prompt may carry of the chat (the guild's setting; `actions.prompting`):
+        every prompt guildmind builds reads `messages` through a `PromptView` of it. `messages`
+        themselves stay whole for local use (keyword activation, replies); a plugin that sends
+        them anywhere should do the same.
     outbox:
         Messages the actions of this round want sent, in order.
     """
@@ -166,6 +172,7 @@ class ActionContext:
     observer: ActionObserver = UNOBSERVED
     deadline: float | None = None
     max_messages: int = DEFAULT_MAX_MESSAGES
+    prompt: PromptPolicy = field(default_factory=PromptPolicy)
     outbox: list[OutgoingMessage] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from actions.observer import ask_llm
+from actions.prompting import PromptView
 
 if TYPE_CHECKING:
     from actions.context import ActionContext
@@ -119,8 +120,11 @@ def _short(answer: str) -> str:
 
 def build_judge_prompt(ctx: ActionContext, requests: list[JudgeRequest]) -> str:
     """The user prompt for one judge call: the transcript, then each action to decide."""
-    lines = ["Recent chat (oldest first):"]
-    lines += [f"{m.author}: {m.content}" for m in ctx.messages] or ["(no messages)"]
+    view = PromptView(ctx)  # as much of the chat as the guild lets a prompt carry
+    if view.policy.transcript:
+        lines = ["Recent chat (oldest first):", *(view.lines or ["(no messages)"])]
+    else:
+        lines = ["Recent chat: not shared by this server."]
     lines.append("")
     lines.append("Actions to decide:")
     for r in requests:

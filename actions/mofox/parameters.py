@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from actions.observer import ask_llm
+from actions.prompting import PromptView
 
 if TYPE_CHECKING:
     from actions.context import ActionContext
@@ -47,10 +48,18 @@ def describe(parameters: Mapping[str, Any]) -> list[str]:
 
 
 def parameters_prompt(
-    ctx: ActionContext, name: str, description: str, reason: str, parameters: Mapping[str, Any]
+    ctx: ActionContext,
+    name: str,
+    description: str,
+    reason: str,
+    parameters: Mapping[str, Any],
+    view: PromptView | None = None,
 ) -> str:
-    lines = ["Recent chat (oldest first):"]
-    lines += [f"{m.author}: {m.content}" for m in ctx.messages] or ["(no messages)"]
+    view = view or PromptView(ctx)  # as much of the chat as the guild lets a prompt carry
+    if view.policy.transcript:
+        lines = ["Recent chat (oldest first):", *(view.lines or ["(no messages)"])]
+    else:
+        lines = ["Recent chat: not shared by this server."]
     lines += ["", f"Action: {name}: {description}".rstrip(": ")]
     if reason:
         lines.append(f"Why now: {reason}")
@@ -88,8 +97,9 @@ async def fill_parameters(
     llm = ctx.llm
     if llm is None or not parameters:
         return {}
+    view = PromptView(ctx)
     reply = await ask_llm(
-        llm, parameters_prompt(ctx, name, description, reason, parameters),
+        llm, parameters_prompt(ctx, name, description, reason, parameters, view),
         system=PARAMETERS_SYSTEM, purpose="plan", observer=ctx.observer, deadline=ctx.deadline,
         grade=lambda text: "success" if read_parameters(text, parameters) is not None
         else ("garbage" if text.strip() else "empty"),
@@ -102,4 +112,5 @@ async def fill_parameters(
         logger.debug("parameters for %r: the answer held no JSON object", name)
         return {}
     logger.debug("parameters for %r: %s", name, sorted(found))
-    return found
+    # "user 2" in the answer is a member's alias in the prompt: the action gets who it is
+    return {k: view.restore(v) if isinstance(v, str) else v for k, v in found.items()}

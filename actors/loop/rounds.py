@@ -26,6 +26,7 @@ from actions import (
     ExecutionResult,
     OutgoingMessage,
     PostSource,
+    PromptPolicy,
 )
 from actions.planner import Planner, RulePlanner
 from engine import GuildState
@@ -133,6 +134,7 @@ class RoundRunner:
             messages=transcripts.recent(gid, channel), decision=rnd.decision, llm=self.writer.llm,
             rng=self.rng, now=now, bot_name=self.bot_name, persona=self.persona,
             addressed=bool(rnd.addressed), writer=self.writer, posts=self.posts, observer=observer,
+            prompt=PromptPolicy.of(state.settings),
         )  # fmt: skip
         report = await self.modifier.activate(ctx)
         self.metrics.activations(report)

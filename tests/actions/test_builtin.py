@@ -156,7 +156,7 @@ async def test_writer_uses_llm_and_prompt_parts() -> None:
     )
     prompt, system, purpose = llm.calls[0]
     assert purpose == "content" and "A cheerful singer." in system and "excited" in system
-    assert "momentum 0.8" in prompt and "user0: what a day" in prompt
+    assert "momentum 0.8" in prompt and "user 1: what a day" in prompt  # pseudonymised
     assert [(r.purpose, r.outcome) for r in seen.requests] == [("content", "success")]
     assert seen.fallbacks == []
 

@@ -85,7 +85,7 @@ async def test_k_judged_actions_one_call() -> None:
     assert report.inactive["a0"] == "false"
     assert modifier.judge_stats.calls == 1 and modifier.judge_stats.judged == 6
     prompt = llm.calls[0][0]
-    assert all(f"- a{i}" in prompt for i in range(6)) and "user0: hi" in prompt
+    assert all(f"- a{i}" in prompt for i in range(6)) and "user 1: hi" in prompt  # pseudonymised
 
 
 async def test_judge_batches_actions_that_ask_after_other_awaits() -> None:

@@ -119,7 +119,7 @@ async def test_the_judge_without_a_prompt_asks_about_the_description_and_require
     assert "- comfort: Comfort someone who feels low." in prompt
     assert "use when: someone is sad; someone needs support" in prompt
     assert f"question: {DEFAULT_JUDGE_QUESTION}" in prompt
-    assert "ana: I feel so down today" in prompt
+    assert "user 1: I feel so down today" in prompt  # pseudonymised
 
 
 async def test_mode_enable_and_chat_type_allow_keep_an_action_out_of_rounds() -> None:
@@ -301,7 +301,7 @@ async def test_action_parameters_are_filled_by_the_llm_as_mofoxs_planner_does() 
     assert purpose == "plan" and "JSON object" in system
     assert "- content: What to say." in prompt
     assert "- style (string, optional): How to say it." in prompt
-    assert "ana: say good morning to everyone" in prompt
+    assert "user 1: say good morning to everyone" in prompt
     assert [(r.purpose, r.outcome) for r in seen.requests] == [("plan", "success")]
 
 
