@@ -2,12 +2,22 @@
 
 The one place that answers "where does guild G live?". Sharded: a fixed table of partition →
 host name, read by gateways at start. Dedicated: every guild gets a `GuildHost` of its own,
-created here on first use (the directory supervises those actors and stops them with `stop()`).
+created here on first use (the directory supervises those actors and stops them with `stop()`),
+and at start for every guild in the state store, so that each stored guild has a host whose
+timers forget its personal data and delete it when the bot has left it.
+
+Names are opaque. An actor's name becomes the `process` label of everything its process exports
+and the `host` label of `guildmind_host_restarts_total`, so a dedicated host is named after a
+keyed hash of its guild id (`guild_host_name`), never the id: the key is the runtime's own,
+given to the directory when it is made, so a directory Ray restarts finds the same names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import os
 
 import ray
 
@@ -25,8 +35,14 @@ def gateway_name(prefix: str, index: int = 0) -> str:
     return f"{prefix}gateway-{index}"
 
 
-def guild_host_name(prefix: str, guild_id: int) -> str:
-    return f"{prefix}guild-{guild_id}"
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
+def guild_host_name(prefix: str, guild_id: int, key: bytes) -> str:
+    """The dedicated host of `guild_id`: 16 letters of a keyed hash, never a digit of the id
+    (64 bits: names do not collide among the guilds a dedicated deployment holds)."""
+    digest = hmac.new(key, str(guild_id).encode(), hashlib.sha256).digest()[:8]
+    return f"{prefix}guild-{digest.hex().translate(_LETTERS)}"
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
@@ -40,13 +56,15 @@ class Directory:
         clock: dict,
         started_at: float,
         hosts: int,
+        key: bytes = b"",
     ) -> None:
         self.prefix, self.config, self.clock, self.started_at = prefix, config, clock, started_at
+        self.key = key or os.urandom(16)  # the runtime passes its own: stable across restarts
         self.partitions = config.runtime.partitions
         self._table = [
             host_name(prefix, host_of_partition(p, hosts)) for p in range(self.partitions)
         ]
-        self._dedicated: dict[int, object] = {}
+        self._dedicated: dict[int, tuple[str, object]] = {}  # guild → (host name, handle)
 
     def table(self) -> list[str]:
         """Host name by partition (sharded placement)."""
@@ -71,25 +89,52 @@ class Directory:
         made = []
         for gid in guild_ids:
             if gid not in self._dedicated:
-                name = guild_host_name(self.prefix, gid)
-                handle = GuildHost.options(name=name, namespace=NAMESPACE).remote(
-                    name, self.config, self.clock, self.started_at,
-                    Ownership(self.partitions, guild=gid), gateway=gateway_name(self.prefix),
-                )  # fmt: skip
-                self._dedicated[gid] = handle
-                made.append(handle.info.remote())
+                name = guild_host_name(self.prefix, gid, self.key)
+                try:  # made before Ray restarted this directory: the same name, the same host
+                    handle = await asyncio.to_thread(ray.get_actor, name, namespace=NAMESPACE)
+                except ValueError:
+                    handle = GuildHost.options(name=name, namespace=NAMESPACE).remote(
+                        name, self.config, self.clock, self.started_at,
+                        Ownership(self.partitions, guild=gid), gateway=gateway_name(self.prefix),
+                    )  # fmt: skip
+                    made.append(handle.info.remote())
+                self._dedicated[gid] = (name, handle)
         if made:
             await asyncio.gather(*made)
-        return {gid: guild_host_name(self.prefix, gid) for gid in guild_ids}
+        return {gid: self._dedicated[gid][0] for gid in guild_ids}
+
+    async def place_stored(self) -> int:
+        """Dedicated placement: a host for every guild in the state store (at start), so each
+        keeps its deadlines (personal data, a guild left) without waiting for an event."""
+        from actors.stores.base import open_store
+
+        def stored() -> list[int]:
+            cfg = self.config
+            env = cfg.state.password_env
+            store = open_store(cfg.state.url, data_dir=cfg.runtime.data_dir,
+                               password=os.environ.get(env) if env else None)  # fmt: skip
+            try:
+                return list(store.guild_ids())
+            finally:
+                store.close()
+
+        ids = await asyncio.to_thread(stored)
+        await self.place(ids)
+        return len(ids)
 
     def dedicated(self) -> list[str]:
-        return [guild_host_name(self.prefix, gid) for gid in self._dedicated]
+        return [name for name, _ in self._dedicated.values()]
+
+    def hosts(self) -> list[str]:
+        """Every host that may hold guilds now (a member's erasure asks them all)."""
+        if self.config.runtime.placement == "dedicated":
+            return sorted(name for name, _ in self._dedicated.values())
+        return sorted(set(self._table))
 
     async def stop(self) -> None:
         """Stop the dedicated hosts (state written first)."""
-        await asyncio.gather(
-            *(h.stop.remote() for h in self._dedicated.values()), return_exceptions=True
-        )
-        for handle in self._dedicated.values():
+        handles = [handle for _, handle in self._dedicated.values()]
+        await asyncio.gather(*(h.stop.remote() for h in handles), return_exceptions=True)
+        for handle in handles:
             ray.kill(handle, no_restart=True)
         self._dedicated.clear()

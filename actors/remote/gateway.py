@@ -69,7 +69,7 @@ class Gateway:
         gc.freeze()  # long-lived from here on: out of the collector's full passes (see GuildHost)
         attach = getattr(self.source, "attach", None)
         if attach is not None:  # sources that talk to hosts (default channels, slash commands)
-            attach(self.call_host, self.metrics)
+            attach(self.call_host, self.metrics, self.forget_user)
         self.said: collections.deque[Said] = collections.deque(maxlen=1_000)
         self._said_total = 0
         self._table: list[str] = []
@@ -80,6 +80,7 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self._start_lock = asyncio.Lock()
+        self._erasing = 0  # members' erasures under way (a partition move waits for them)
         self._sending: set[asyncio.Task[None]] = set()
         self.delivered = self.failed = self.host_errors = self.applied = self.malformed = 0
 
@@ -157,10 +158,12 @@ class Gateway:
         Step 1 of a partition move (`actors.routing.rebalance`): what was buffered or in flight
         for the partitions' old hosts is delivered and applied there; later events wait here.
         """
+        deadline = time.monotonic() + timeout_s
+        while self._erasing and time.monotonic() < deadline:  # it asks every host as they are
+            await asyncio.sleep(0.01)
         self._held = set(partitions)
         self._routes.clear()
         table, held = self._table, self._held
-        deadline = time.monotonic() + timeout_s
         marks: dict[str, int] = {}
         while time.monotonic() < deadline:
             waiting = {
@@ -236,6 +239,66 @@ class Gateway:
             self._placed.update(await self.directory.place.remote([guild_id]))
             host = self._placed[guild_id]
         return await getattr(self._host(host), method).remote(guild_id, *args)
+
+    async def forget_user(self, user_id: int, guild_id: int | None = None) -> dict:
+        """Erase what guildmind holds about a member, in every guild (or in `guild_id`).
+
+        Everything this gateway received before is first delivered and applied (an event still
+        on its way would bring them back after the erasure); then every host that holds guilds
+        (or the guild's) erases them and writes the guilds through, and this gateway drops the
+        bot's lines that mention them. Returns {"guilds": how many held something, "failed":
+        hosts that could not finish (the member may ask again: an erasure is idempotent)}.
+        """
+        while self._held:  # a partition move under way: its guilds are between two hosts
+            await asyncio.sleep(0.01)
+        self._erasing += 1
+        try:
+            deadline = time.monotonic() + 30.0
+            while self.dedicated and self.core.has(PENDING) and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)  # the batching loop places them first
+            if guild_id is not None:
+                hosts = [self._route(guild_id)]
+                if hosts[0] == PENDING:
+                    self._placed.update(await self.directory.place.remote([guild_id]))
+                    hosts = [self._placed[guild_id]]
+            else:
+                hosts = await self.directory.hosts.remote()
+            await self._drain(hosts, deadline)
+            only = None if guild_id is None else [guild_id]
+            answers = await asyncio.gather(
+                *(self._host(h).forget_user.remote(user_id, only) for h in hosts),
+                return_exceptions=True,
+            )
+        finally:
+            self._erasing -= 1
+        mention = (f"<@{user_id}>", f"<@!{user_id}>")
+        kept = [s for s in self.said if not any(m in s.message.text for m in mention)]
+        if len(kept) != len(self.said):
+            self.said = collections.deque(kept, maxlen=self.said.maxlen)
+        done = failed = 0
+        for host, answer in zip(hosts, answers, strict=True):
+            if isinstance(answer, BaseException):
+                failed += 1
+                log.error("%s: %s could not erase a member: %s", self.name, host,
+                          type(answer).__name__)  # fmt: skip
+            else:
+                done += answer
+        return {"guilds": done, "failed": failed}
+
+    async def _drain(self, hosts: list[str], deadline: float) -> None:
+        """Until every event received so far for `hosts` has been applied there."""
+        while True:
+            self._dispatch(self.core.due_batches(time.time(), all_now=True))
+            # (what is left waits for a batch in flight to land; new events may join it)
+            if not any(self.core.has(h) for h in hosts) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.005)
+        marks = {h: self.core.next_seq(h) for h in hosts}
+        while not all(self.core.landed(h, seq) for h, seq in marks.items()):
+            if time.monotonic() > deadline:
+                log.warning("%s: erasing a member before every earlier event landed", self.name)
+                return
+            await asyncio.sleep(0.005)
 
     async def source_status(self) -> dict:
         """Whether the source is connected, and its fatal error (a sentence) if it stopped."""

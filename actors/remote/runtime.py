@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ class Runtime:
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         self.directory = Directory.options(
             name=directory_name, namespace=NAMESPACE, scheduling_strategy=here
-        ).remote(self.prefix, cfg, clock, self.started_at, n)
+        ).remote(self.prefix, cfg, clock, self.started_at, n, os.urandom(16))  # names' key
         if cfg.runtime.placement == "sharded":
             mine: list[set[int]] = [set() for _ in range(n)]
             for p in range(cfg.runtime.partitions):
@@ -118,6 +119,8 @@ class Runtime:
         )
         self.discovery.start()
         if cfg.runtime.placement == "dedicated":
+            # every stored guild gets its host now: its deadlines run without an event
+            ray.get(self.directory.place_stored.remote(), timeout=300)
             self._watch_dedicated()
 
     def _new_host(self, name: str, partitions: set[int], node_id: str | None):

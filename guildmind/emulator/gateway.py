@@ -287,7 +287,11 @@ class Gateway:
         self.sessions[session.id] = session
         session.conn, conn.session = conn, session
         world, now = self.world, self.clock()
-        guilds = [g for g in world.guilds.values() if session.covers(g.id)]
+        guilds = [
+            g
+            for g in world.guilds.values()
+            if session.covers(g.id) and g.id not in world.without_bot
+        ]
         ready = {
             "v": 10,
             "user": {**world.user_payload(world.bot.id), "verified": True, "mfa_enabled": False},

@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from guildmind.emulator.records import Attachment, SentMessage
+from guildmind.emulator.state import iso
 
 if TYPE_CHECKING:
     from guildmind.emulator.gateway import Gateway
@@ -106,6 +107,8 @@ class RestApi:
             app.router.add_get(p + path, self.get_commands)
             app.router.add_put(p + path, self.put_commands)
         app.router.add_post(p + "/interactions/{iid}/{itoken}/callback", self.post_callback)
+        # a deferred answer's follow-up (the interaction's token authenticates it)
+        app.router.add_post(p + "/webhooks/{app_id}/{itoken}", self.post_followup)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -116,7 +119,9 @@ class RestApi:
         counters = self.recorder.counters.rest
         counters[f"{request.method} {route}"] += 1
         auth = request.headers.get("Authorization", "")
-        needs_auth = request.path.startswith(API_PREFIX) and "/interactions/" not in request.path
+        needs_auth = request.path.startswith(API_PREFIX) and not (
+            "/interactions/" in request.path or "/webhooks/" in request.path
+        )
         if needs_auth and auth != f"Bot {self.token}":
             response: web.StreamResponse = discord_error(401, 0, "401: Unauthorized")
         else:
@@ -297,6 +302,27 @@ class RestApi:
         return json_response(
             {"interaction": {"id": iid, "type": 2}, "resource": {"type": body.get("type", 4)}}
         )
+
+    async def post_followup(self, request: web.Request) -> web.Response:
+        body = await _read_body(request)
+        token = request.match_info["itoken"]
+        iid = int(token.rsplit("-", 1)[-1]) if token.rsplit("-", 1)[-1].isdigit() else 0
+        self.recorder.interaction_responses.append(
+            {"interaction_id": iid, "type": "followup", "data": body}
+        )
+        self.recorder.notify()
+        now = self.messages.clock()
+        return json_response(
+            {
+                "id": str(self.world.ids.live(now)), "type": 20, "channel_id": "0",
+                "content": body.get("content", ""), "flags": body.get("flags", 0),
+                "author": self.world.user_payload(self.world.bot.id), "attachments": [],
+                "embeds": [], "mentions": [], "mention_roles": [], "pinned": False,
+                "mention_everyone": False, "tts": False, "timestamp": iso(now),
+                "edited_timestamp": None, "application_id": str(self.world.application_id),
+                "webhook_id": str(self.world.application_id),
+            }
+        )  # fmt: skip
 
 
 class BadRequest(Exception):

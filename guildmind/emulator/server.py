@@ -384,6 +384,26 @@ class Emulator:
         await asyncio.sleep(0)
         return user.id
 
+    async def remove_bot(self, guild_id: int, *, outage: bool = False) -> None:
+        """The bot is removed from the guild (GUILD_DELETE), or with ``outage`` the guild is
+        only unavailable for a while (``unavailable: true``: the bot is still a member)."""
+        self.guild(guild_id)
+        data: dict[str, Any] = {"id": str(guild_id)}
+        if outage:
+            data["unavailable"] = True
+        else:
+            self.world.without_bot.add(guild_id)
+        self.gateway.dispatch("GUILD_DELETE", data, guild_id)
+        await asyncio.sleep(0)
+
+    async def invite_bot(self, guild_id: int) -> None:
+        """The bot is added to the guild again (GUILD_CREATE), or the outage ends."""
+        guild = self.guild(guild_id)
+        self.world.without_bot.discard(guild_id)
+        data = self.world.guild_create_payload(guild, self.now(), True)
+        self.gateway.dispatch("GUILD_CREATE", data, guild_id)
+        await asyncio.sleep(0)
+
     async def dispatch_raw(self, event_name: str, data: Any, guild_id: int | None = None) -> int:
         """Send any dispatch, malformed or not, to every session (or the guild's shard)."""
         delivered = self.gateway.dispatch(event_name, data, guild_id)
@@ -429,6 +449,15 @@ class Emulator:
         channel = self.world.channels[channel_id or guild.system_channel_id]
         member = {**self.world.member_payload(guild, user_id), "permissions": str(permissions)}
         interaction_id = self.world.ids.live(self.now())
+        users = [int(o["value"]) for o in options or () if o.get("type") == 6]  # USER options
+        resolved = {
+            "users": {str(u): self.world.user_payload(u) for u in users},
+            "members": {
+                str(u): self.world.member_payload(guild, u, with_user=False)
+                for u in users
+                if u in guild.member_ids
+            },
+        }
         data = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
@@ -439,6 +468,7 @@ class Emulator:
                 "type": 1,
                 "options": options or [],
                 "guild_id": str(guild_id),
+                **({"resolved": resolved} if users else {}),
             },
             "guild_id": str(guild_id),
             "channel_id": str(channel.id),

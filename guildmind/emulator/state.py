@@ -184,6 +184,7 @@ class World:
         self.application_id = self.bot.id
         self.users: dict[int, User] = {self.bot.id: self.bot}
         self.guilds: dict[int, Guild] = {}
+        self.without_bot: set[int] = set()  # guilds the bot was removed from (not sent at READY)
         self.channels: dict[int, Channel] = {}
         for spec in specs:
             self._add_guild(spec)

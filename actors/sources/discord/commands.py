@@ -1,10 +1,16 @@
-"""`/guildmind …`: the slash commands a guild's admins steer the bot with.
+"""`/guildmind …`: the slash commands a guild's admins steer the bot with; `/guildmind-forget-me`.
 
-status · mood · channels · timezone · quiet-hours · pause · resume. Hidden from members without
-Manage Server (`default_permissions`) and checked again when run (a server can override the
-default). Each command calls the host that holds the guild (through the gateway's routing); the
-host updates the engine, writes the change through to the state store, and answers with the
-guild's new status. Answers are ephemeral: only the admin who asked sees them.
+status · mood · channels · timezone · quiet-hours · pause · resume · prompt · forget-member.
+Hidden from members without Manage Server (`default_permissions`) and checked again when run (a
+server can override the default). Each command calls the host that holds the guild (through the
+gateway's routing); the host updates the engine, writes the change through to the state store,
+and answers with the guild's new status. Answers are ephemeral: only the admin who asked sees
+them.
+
+`/guildmind-forget-me` is every member's: it erases what guildmind holds about them in every
+guild it serves (memory, store, transcripts; the gateway's `forget_user`) and says so
+ephemerally. It is a command of its own because Discord sets who sees a command per top-level
+command: inside the admins' `/guildmind` group, members would never see it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
+
+from engine import MAX_PROMPT_LINES
 
 if TYPE_CHECKING:
     from actors.sources.discord.source import DiscordSource
@@ -40,6 +48,7 @@ def describe(status: dict[str, Any], now: float) -> str:
         f"**Lives in** {where} · time zone {s['timezone']} · quiet hours {quiet} · "
         + ("**paused**" if s["paused"] else "speaking on its own"),
     ]
+    lines.append(prompt_line(status.get("prompt")))
     last = status.get("last_decision")
     if last:
         ago = max(0.0, now - last["at"])
@@ -50,6 +59,55 @@ def describe(status: dict[str, Any], now: float) -> str:
     else:
         lines.append("**Last decision** none yet: the bot has not spoken here since it started")
     return "\n".join(lines)
+
+
+def prompt_line(prompt: dict[str, Any] | None) -> str:
+    """What an LLM prompt carries from the guild, in a line for its admins."""
+    if not prompt:
+        return "**The LLM sees** (unknown)"
+    if not prompt["llm"]:
+        return "**The LLM sees** nothing: no LLM is configured, templates write every message"
+    if prompt["transcript"]:
+        who = "authors' names" if prompt["names"] else "authors as 'user 1', 'user 2'"
+        what = (
+            f"the last {prompt['lines']} messages at most, none older than "
+            f"{prompt['max_age_s'] / 60:.0f} min, {who}"
+        )
+    else:
+        what = "no messages: only why the bot speaks (the decision's reason and signals)"
+    return f"**The LLM sees** the persona, the mood and {what} (change it: /guildmind prompt)"
+
+
+def erased(result: dict[str, Any], whose: str) -> str:
+    """The answer to an erasure (the gateway's `forget_user` result)."""
+    if result.get("failed"):
+        return (
+            f"guildmind could not reach all of its state just now; {whose} data was erased "
+            "where it could be. Run the command again in a minute to finish."
+        )
+    return (
+        f"Done: guildmind erased what it held about {whose} ({result.get('guilds', 0)} "
+        "server(s) held something: who was online, a game just started, recent messages in "
+        "memory). It never stores message text. What is written from now on is seen like "
+        "anyone's, and forgotten on the same schedule."
+    )
+
+
+async def erase(
+    interaction: discord.Interaction, source: DiscordSource, user_id: int, guild_id: int | None
+) -> None:
+    """Erase a member (everywhere, or in one guild) and answer ephemerally. The answer is
+    deferred first: an erasure waits for the events on their way, and may take seconds."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    whose = "you" if user_id == interaction.user.id else f"<@{user_id}>"
+    try:
+        if source.forget is None:
+            raise RuntimeError("no gateway attached")
+        result = await source.forget(user_id, guild_id)
+    except Exception as e:
+        log.error("discord: an erasure could not run: %s", type(e).__name__)
+        result = {"failed": 1}
+    await interaction.followup.send(erased(result, whose), ephemeral=True)
 
 
 def command_tree(client: discord.Client, source: DiscordSource) -> app_commands.CommandTree:
@@ -140,8 +198,55 @@ def command_tree(client: discord.Client, source: DiscordSource) -> app_commands.
     async def resume(interaction: discord.Interaction) -> None:
         await answer(interaction, "configure", {"paused": False})
 
+    @group.command(name="prompt", description="What the LLM may see of this server")
+    @app_commands.describe(
+        transcript="send the recent messages (true), or only why the bot speaks (false)",
+        lines="at most this many recent messages (1 to 12)",
+        minutes="none older than this many minutes",
+        names="authors' display names (true), or 'user 1', 'user 2' (false)",
+    )
+    async def prompt(
+        interaction: discord.Interaction,
+        transcript: bool | None = None,
+        lines: app_commands.Range[int, 1, MAX_PROMPT_LINES] | None = None,
+        minutes: app_commands.Range[int, 1, 7 * 24 * 60] | None = None,
+        names: bool | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {}
+        if transcript is not None:
+            changes["prompt_transcript"] = transcript
+        if lines is not None:
+            changes["prompt_lines"] = lines
+        if minutes is not None:
+            changes["prompt_max_age_s"] = minutes * 60.0
+        if names is not None:
+            changes["prompt_names"] = names
+        await answer(interaction, "configure", changes)
+
+    @group.command(
+        name="forget-member", description="Erase what guildmind holds about a member here"
+    )
+    @app_commands.describe(member="the member whose data goes (in this server)")
+    async def forget_member(interaction: discord.Interaction, member: discord.User) -> None:
+        if not interaction.permissions.manage_guild:
+            await interaction.response.send_message(
+                "Only members with the Manage Server permission can erase another member's "
+                "data here; anyone can erase their own with /guildmind-forget-me.",
+                ephemeral=True,
+            )
+            return
+        await erase(interaction, source, member.id, interaction.guild_id)
+
     tree.add_command(group)
+
+    @tree.command(
+        name="guildmind-forget-me",
+        description="Erase what guildmind holds about you, in every server it serves",
+    )
+    async def forget_me(interaction: discord.Interaction) -> None:
+        await erase(interaction, source, interaction.user.id, None)
+
     return tree
 
 
-__all__ = ["command_tree", "describe"]
+__all__ = ["command_tree", "describe", "erased", "prompt_line"]

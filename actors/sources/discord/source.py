@@ -52,6 +52,10 @@ log = logging.getLogger(__name__)
 CallHost = Callable[..., Awaitable[Any]]
 """`call_host(guild_id, method, *args)`: a host method for the host holding the guild."""
 
+Forget = Callable[..., Awaitable[dict]]
+"""`forget(user_id, guild_id=None)`: erase a member everywhere, or in one guild (the gateway's
+`forget_user`): {"guilds": n, "failed": hosts that could not finish}."""
+
 
 # guildmind never speaks in voice: no warnings about voice libraries it does not need
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -130,15 +134,18 @@ class DiscordSource:
             "member_join": self._on_join,
             "guild_available": self._on_guild,
             "guild_join": self._on_guild,
+            "guild_remove": self._on_removed,
             "ready": self._on_ready,
         }
+        self.forget: Forget | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"DiscordSource(emulated={self.emulated}, shards={list(self.config.shard_ids)})"
 
-    def attach(self, call_host: CallHost, metrics: Any) -> None:
-        """The gateway's way to its hosts, and its metrics (for malformed payloads)."""
-        self.call_host, self.metrics = call_host, metrics
+    def attach(self, call_host: CallHost, metrics: Any, forget: Forget | None = None) -> None:
+        """The gateway's way to its hosts, its metrics (for malformed payloads) and its way to
+        erase a member everywhere (`/guildmind-forget-me`)."""
+        self.call_host, self.metrics, self.forget = call_host, metrics, forget
 
     # running ------------------------------------------------------------------------------
     def _make_client(self) -> _Client:
@@ -277,8 +284,22 @@ class DiscordSource:
         for event in norm.online_members(guild, at=self.clock.now()):
             self.offer(event, None)
         channel = norm.default_channel(guild)
-        if channel and self.call_host is not None:
-            self._spawn(self._tell_default(guild.id, channel))
+        if self.call_host is not None:  # (also when it has no channel: the bot is back there)
+            self._spawn(self._tell_default(guild.id, channel or 0))
+
+    def _on_removed(self, guild: discord.Guild) -> None:
+        # discord.py dispatches guild_remove only for a GUILD_DELETE that is not an outage
+        # (an unavailable guild is guild_unavailable): the bot was removed, or the guild deleted
+        self.channels.pop(guild.id, None)
+        if self.call_host is not None:
+            self._spawn(self._tell_left(guild.id))
+
+    async def _tell_left(self, guild_id: int) -> None:
+        assert self.call_host is not None
+        try:
+            await self.call_host(guild_id, "left")
+        except Exception as e:
+            log.error("discord: could not tell a host the bot left a guild: %s", type(e).__name__)
 
     async def _tell_default(self, guild_id: int, channel_id: int) -> None:
         assert self.call_host is not None
