@@ -106,13 +106,10 @@ class Directory:
     async def place_stored(self) -> int:
         """Dedicated placement: a host for every guild in the state store (at start), so each
         keeps its deadlines (personal data, a guild left) without waiting for an event."""
-        from actors.stores.base import open_store
+        from actors.stores.base import open_configured
 
         def stored() -> list[int]:
-            cfg = self.config
-            env = cfg.state.password_env
-            store = open_store(cfg.state.url, data_dir=cfg.runtime.data_dir,
-                               password=os.environ.get(env) if env else None)  # fmt: skip
+            store = open_configured(self.config)
             try:
                 return list(store.guild_ids())
             finally:

@@ -24,7 +24,7 @@ from actors.loop import admin as host_admin
 from actors.loop.assembly import action_registry, build_host_core
 from actors.routing.ownership import Ownership
 from actors.routing.wire import BatchReply, Outbox
-from actors.stores.base import open_store
+from actors.stores.base import open_configured
 from config import Config
 from metrics import GuildmindMetrics, MetricsServer, new_registry, start_metrics_server
 
@@ -117,11 +117,7 @@ class GuildHost:
             new_registry(), actions=registry.names, moods=config.mood_book().names()
         )
         self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
-        env = config.state.password_env  # the Redis password: from this process's environment
-        self.store = open_store(
-            config.state.url, data_dir=config.runtime.data_dir,
-            password=os.environ.get(env) if env else None,
-        )  # fmt: skip
+        self.store = open_configured(config)  # the Redis password: this process's environment
         self.clock = RuntimeClock.from_dict(clock)
         self.core = build_host_core(
             name, config, store=self.store, clock=self.clock, started_at=started_at,

@@ -24,13 +24,17 @@ Exceptions::
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from config import mask_url
 from engine import valid_id
+
+if TYPE_CHECKING:
+    from config import Config
 
 __all__ = [
     "FlushResult",
@@ -40,6 +44,7 @@ __all__ = [
     "WriteBehind",
     "check_ids",
     "mask_url",
+    "open_configured",
     "open_store",
 ]
 
@@ -139,6 +144,19 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._data)} guilds)"
+
+
+def open_configured(config: Config, env: Mapping[str, str] | None = None) -> StateStore:
+    """The store `config.state` names (`runtime.data_dir` anchoring SQLite), with the Redis
+    password from the environment variable `state.password_env` names: `env`, by default this
+    process's own, so the secret is read where it is used and never travels as an argument."""
+    env = os.environ if env is None else env
+    name = config.state.password_env
+    return open_store(
+        config.state.url,
+        data_dir=config.runtime.data_dir,
+        password=env.get(name) if name else None,
+    )
 
 
 def open_store(

@@ -45,12 +45,19 @@ class RedisServer:
     """One `redis-server` process; `start()`/`stop()` may be called again (a server restart)."""
 
     def __init__(
-        self, workdir: Path, *, persistent: bool = False, password: str | None = None
+        self,
+        workdir: Path,
+        *,
+        persistent: bool = False,
+        password: str | None = None,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.workdir = workdir
         self.persistent = persistent
         self.password = password
+        self.tls = tls  # (certificate, key): also serve TLS on `tls_port`
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,6 +77,11 @@ class RedisServer:
             args += ["--appendonly", "no"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls:
+            cert, key = self.tls
+            args += ["--tls-port", str(self.tls_port), "--tls-cert-file", str(cert)]
+            args += ["--tls-key-file", str(key), "--tls-ca-cert-file", str(cert)]
+            args += ["--tls-auth-clients", "no"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
         def answers() -> bool:
@@ -128,9 +140,9 @@ def make_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     """Build servers of one's own (persistent, with a password); all stopped after the test."""
     servers: list[RedisServer] = []
 
-    def make(*, persistent: bool = False, password: str | None = None) -> RedisServer:
+    def make(*, persistent: bool = False, password: str | None = None, tls=None) -> RedisServer:
         server = RedisServer(tmp_path / f"redis{len(servers)}", persistent=persistent,
-                             password=password)  # fmt: skip
+                             password=password, tls=tls)  # fmt: skip
         server.workdir.mkdir()
         servers.append(server)
         return server
