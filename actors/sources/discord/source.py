@@ -158,6 +158,9 @@ class DiscordSource:
             shard_count=cfg.shard_count or None,
             guild_ready_timeout=0.1 if self.emulated else 2.0,
             max_ratelimit_timeout=30.0,  # a longer wait is a failed send, not a stuck round
+            # no message cache: discord.py would keep the last 1,000 messages (their text) in
+            # this process for as long as it runs; guildmind reads each message once, as it comes
+            max_messages=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
         )
         parsers = client._connection.parsers  # the dict every shard's websocket reads
