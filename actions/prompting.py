@@ -110,7 +110,8 @@ class PromptView:
         text = _ROLE.sub("@role", _CHANNEL.sub("#channel", _EMOJI.sub(r":\1:", text)))
         if not self.policy.names:
             for alias, display in self._display.items():
-                if display != alias:
+                # (a one-letter name would take every "a" or "I" with it: left as it is)
+                if display != alias and len(display) > 1:
                     pattern = rf"(?<!\w)@?{re.escape(display)}(?!\w)"
                     text = re.sub(pattern, alias, text, flags=re.IGNORECASE)
         return text
