@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from actions import PromptPolicy
 from engine import MAX_PROMPT_LINES
 
 if TYPE_CHECKING:
@@ -67,15 +68,12 @@ def prompt_line(prompt: dict[str, Any] | None) -> str:
         return "**The LLM sees** (unknown)"
     if not prompt["llm"]:
         return "**The LLM sees** nothing: no LLM is configured, templates write every message"
-    if prompt["transcript"]:
-        who = "authors' names" if prompt["names"] else "authors as 'user 1', 'user 2'"
-        what = (
-            f"the last {prompt['lines']} messages at most, none older than "
-            f"{prompt['max_age_s'] / 60:.0f} min, {who}"
-        )
-    else:
-        what = "no messages: only why the bot speaks (the decision's reason and signals)"
-    return f"**The LLM sees** the persona, the mood and {what} (change it: /guildmind prompt)"
+    policy = PromptPolicy(prompt["transcript"], prompt["lines"], prompt["max_age_s"],
+                          prompt["names"])  # fmt: skip
+    return (
+        f"**The LLM sees** the persona, the mood and {policy.describe()} "
+        "(change it: /guildmind prompt)"
+    )
 
 
 def erased(result: dict[str, Any], whose: str) -> str:
