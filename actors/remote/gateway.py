@@ -249,8 +249,9 @@ class Gateway:
         bot's lines that mention them. Returns {"guilds": how many held something, "failed":
         hosts that could not finish (the member may ask again: an erasure is idempotent)}.
         """
-        while self._held:  # a partition move under way: its guilds are between two hosts
-            await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 30.0
+        while self._held and time.monotonic() < deadline:  # a partition move under way: its
+            await asyncio.sleep(0.01)  # guilds are between two hosts (one that failed: go on)
         self._erasing += 1
         try:
             deadline = time.monotonic() + 30.0
