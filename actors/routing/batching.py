@@ -271,15 +271,19 @@ class GatewayCore:
 def _refused(event: Event, line: Line | None) -> str | None:
     """Why the door refuses `event` (a drop reason), or None to admit it."""
     kind = type(event)
+    if kind not in EVENT_TYPE or (type(event.at) is not float and type(event.at) is not int):
+        return "malformed"  # not an event the hosts know, or not at a time
     if kind is MessageEvent:
+        if type(event.author_is_bot) is not bool or type(event.mentions_bot) is not bool:
+            return "malformed"  # e.g. a user whose "bot" flag discord.py kept as it came
         ok = valid_id(event.guild_id) and valid_id(event.channel_id) and valid_id(event.author_id)
-    elif kind is PresenceEvent or kind is MemberJoinEvent:
-        ok = valid_id(event.guild_id) and valid_id(event.user_id)  # type: ignore[union-attr]
-        activity = getattr(event, "activity", None)
-        if activity is not None and type(activity) is not str:
-            return "malformed"
     else:
-        return "malformed"  # not an event the hosts know
+        ok = valid_id(event.guild_id) and valid_id(event.user_id)  # type: ignore[union-attr]
+        if kind is PresenceEvent and (
+            type(event.online) is not bool  # type: ignore[union-attr]
+            or (event.activity is not None and type(event.activity) is not str)  # type: ignore[union-attr]
+        ):
+            return "malformed"
     if line is not None and ok:
         if type(line.content) is not str or type(line.author) is not str:
             return "malformed"

@@ -405,10 +405,27 @@ class Emulator:
         await asyncio.sleep(0)
 
     async def dispatch_raw(self, event_name: str, data: Any, guild_id: int | None = None) -> int:
-        """Send any dispatch, malformed or not, to every session (or the guild's shard)."""
+        """Send any dispatch, malformed or not, to every session (or the guild's shard).
+
+        ``data`` may be a ``msgspec.Raw`` of JSON text sent as it is (a lone surrogate's
+        ``"\\ud800"`` escape, nesting deeper than a decoder goes, text that is not JSON)."""
         delivered = self.gateway.dispatch(event_name, data, guild_id)
         await asyncio.sleep(0)
         return delivered
+
+    async def send_frame(self, frame: bytes, guild_id: int | None = None) -> int:
+        """Send ``frame`` as one gateway frame, byte for byte, to every connected session (or
+        the guild's shard): what no dispatch can be (not a JSON object, not UTF-8, an event name
+        that is no string). It takes no sequence number and is never replayed. Bytes that are
+        not UTF-8 need a compressed connection (discord.py's default): a text frame cannot
+        carry them. Returns how many sessions got it."""
+        sent = 0
+        for session in self.gateway.sessions.values():
+            if session.conn is not None and (guild_id is None or session.covers(guild_id)):
+                session.conn.send(frame)
+                sent += 1
+        await asyncio.sleep(0)
+        return sent
 
     async def force_reconnect(self, shard_id: int | None = None) -> int:
         """Send op 7 RECONNECT; clients should RESUME. Returns how many sockets got it."""

@@ -84,9 +84,18 @@ def test_the_door_refuses_what_is_no_event_and_text_that_is_no_string() -> None:
     assert not core.offer(PresenceEvent(A, 9, T0, True, 42))  # type: ignore[arg-type]
     assert not core.offer(MessageEvent(A, 77, 9, T0), Line(A, 77, 5, 9, "ann", b"hi", T0))  # type: ignore[arg-type]
     assert not core.offer("MESSAGE_CREATE")  # type: ignore[arg-type]
-    assert dropped(m, "presence", "malformed") == 1
-    assert dropped(m, "message", "malformed") == 1
+    # fields of the wrong type, as discord.py keeps a mangled payload's ("bot": "x")
+    assert not core.offer(MessageEvent(A, 77, 9, T0, "x"))  # type: ignore[arg-type]
+    assert not core.offer(MessageEvent(A, 77, 9, T0, False, 1))  # type: ignore[arg-type]
+    assert not core.offer(MessageEvent(A, 77, 9, "now"))  # type: ignore[arg-type]
+    assert not core.offer(PresenceEvent(A, 9, T0, "online"))  # type: ignore[arg-type]
+    assert not core.offer(MemberJoinEvent(A, 9, None))  # type: ignore[arg-type]
+    assert dropped(m, "presence", "malformed") == 2
+    assert dropped(m, "message", "malformed") == 4
+    assert dropped(m, "member_join", "malformed") == 1
     assert dropped(m, "other", "malformed") == 1
+    assert core.queued == 0
+    assert core.offer(MessageEvent(A, 77, 9, 1_700_000_000))  # an int time is a time
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,9 @@ from actors.sources.base import Offer
 from actors.sources.discord import normalise as norm
 from actors.sources.discord.commands import command_tree
 from actors.sources.discord.endpoints import configure_discord_endpoints
+from actors.sources.discord.frames import guard_websockets
 from config import Config, DiscordSourceConfig
+from engine import valid_id
 
 EMULATOR_TOKEN = "guildmind-emulator-token"
 """The token the `emulator` source presents (not a secret: the emulator is ours, on loopback)."""
@@ -59,6 +61,12 @@ Forget = Callable[..., Awaitable[dict]]
 
 # guildmind never speaks in voice: no warnings about voice libraries it does not need
 discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+DISPATCHED_KINDS = {
+    "message": "message",
+    "presence_update": "presence",
+    "member_join": "member_join",
+}
+"""discord.py's event (what a handler gets) → the metrics' event type label."""
 PAYLOAD_LOGGERS = ("discord.gateway", "discord.http")
 """discord.py's loggers that write whole payloads (message text) at DEBUG."""
 
@@ -125,7 +133,6 @@ class DiscordSource:
         self._own: dict[int, None] = {}  # the bot's recent message ids (replies to it)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._synced = False
-        self._warned: set[str] = set()
         self.counts: collections.Counter[str] = collections.Counter()
         self.malformed: collections.Counter[str] = collections.Counter()
         self.handlers: dict[str, Callable[..., None]] = {
@@ -166,6 +173,8 @@ class DiscordSource:
         parsers = client._connection.parsers  # the dict every shard's websocket reads
         for name, parse in list(parsers.items()):
             parsers[name] = self._guarded(name, parse)
+        # a frame that never reaches a parser (not JSON, nested too deep…) must not end the session
+        guard_websockets(client._connection, self._frame_failed)
         return client
 
     def _guarded(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -175,16 +184,23 @@ class DiscordSource:
             try:
                 parse(data)
             except Exception as e:
-                self.malformed[name] += 1
-                if self.metrics is not None:
-                    self.metrics.dropped(kind, "malformed")
-                if self.malformed[name] == 1:  # the type only: a message could hold content
-                    log.warning(
-                        "discord: skipped a malformed %s payload (%s); the session goes on, "
-                        "further ones are only counted", name, type(e).__name__,
-                    )  # fmt: skip
+                self._skipped(f"a malformed {name} payload", kind, "malformed", e)
 
         return guarded
+
+    def _frame_failed(self, kind: str, reason: str, error: BaseException) -> None:
+        self._skipped(f"a gateway frame ({reason}, type {kind})", kind, reason, error)
+
+    def _skipped(self, what: str, kind: str, reason: str, error: BaseException | None) -> None:
+        """Count what was skipped (`reason`: a drop reason) and log the first of each `what`."""
+        self.malformed[what] += 1
+        if self.metrics is not None:
+            self.metrics.dropped(kind, reason)
+        if self.malformed[what] == 1:  # the type only: a message could hold content
+            log.warning(
+                "discord: skipped %s (%s); the session goes on, further ones are only counted",
+                what, type(error).__name__ if error is not None else reason,
+            )  # fmt: skip
 
     async def run(self, offer: Offer) -> None:
         """Connect and feed `offer` until cancelled, or until Discord refuses the bot."""
@@ -243,16 +259,22 @@ class DiscordSource:
         task.add_done_callback(self._tasks.discard)
 
     def handler_failed(self, event: str, error: Exception) -> None:
+        # discord.py took a mangled payload (content, flags or mentions of the wrong type) that
+        # the source cannot read: that payload is skipped and counted, like one discord.py refused
         self.counts["handler_errors"] += 1
-        if event not in self._warned:
-            self._warned.add(event)
-            log.error("discord: handling %s failed (%s); going on", event, type(error).__name__)
+        kind = DISPATCHED_KINDS.get(event, "other")
+        self._skipped(f"a {event} event the source could not read", kind, "malformed", error)
 
     # events -------------------------------------------------------------------------------
     def _on_message(self, message: discord.Message) -> None:
         guild = message.guild
         if guild is None:
-            return  # a direct message
+            if getattr(message.channel, "guild_id", None) is not None:  # not a direct message
+                self._skipped("a message of a guild the bot is not in", "message",
+                              "unknown_guild", None)  # fmt: skip
+            else:
+                self.counts["direct"] += 1  # the bot speaks in guilds only
+            return
         if not norm.is_conversation(message):
             self.counts["not_conversation"] += 1  # a pin, a join, a boost…: nobody spoke
             return
@@ -284,6 +306,9 @@ class DiscordSource:
             self.offer(event, None)
 
     def _on_guild(self, guild: discord.Guild) -> None:
+        if not valid_id(guild.id):  # no host could keep it: the stores refuse such an id
+            self._skipped("a guild whose id is no snowflake", "other", "invalid_id", None)
+            return
         for event in norm.online_members(guild, at=self.clock.now()):
             self.offer(event, None)
         channel = norm.default_channel(guild)
