@@ -79,6 +79,9 @@ def guard(ws: DiscordWebSocket, failed: Failed) -> None:
                 failed(event_kind(e.object), "undecodable", e)
                 return
             except Exception as e:  # the stream itself is corrupt: nothing after it reads
+                # as discord.py does for RECONNECT: close first (it stops the keep-alive thread,
+                # which would otherwise go on heartbeating into a dead socket), then resume
+                await ws.close()
                 raise ReconnectWebSocket(ws.shard_id, resume=True) from e
             if msg is None:
                 return  # a part of a frame

@@ -243,9 +243,22 @@ async def test_a_corrupt_compressed_stream_resumes_the_session_never_identifies_
         sessions = set(emu.gateway.sessions)
         await emu.wait_until(lambda: emu.gateway.backlog() == 0, 5)
         (conn,) = emu.gateway.connections
+        old = keep_alive(p.source.client)
+        assert old is not None and old.is_alive()
         await conn.ws.send_bytes(b"\x00not deflate at all\x00\x00\xff\xff")  # past the zlib
         await emu.wait_until(lambda: emu.counters.ops["RESUME"] == 1, 10)
+        # the dead socket was closed as discord.py closes one on RECONNECT: its keep-alive thread
+        # stops (left running, it heartbeats into the closed socket and, once the loop is gone,
+        # raises in its thread)
+        await emu.wait_until(lambda: not old.is_alive(), 10)
+        assert keep_alive(p.source.client) is not old
         mid = await p.settle(guild.id, guild.system_channel_id, guild.human_ids[0], "resumed")
         assert set(emu.gateway.sessions) == sessions
         assert emu.counters.ops["IDENTIFY"] == 1 and p.source.counts["restarts"] == 0
         await emu.wait_until(lambda: any(m.reply_to == mid for m in p.said), 30)
+
+
+def keep_alive(client):
+    """The keep-alive thread of the client's (first) shard's websocket, or None."""
+    ws = client._connection._get_websocket(shard_id=0)  # discord.py's own way to a shard's
+    return ws._keep_alive if ws is not None else None
