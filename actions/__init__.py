@@ -7,6 +7,7 @@ See ``docs/actions.md`` for writing a plugin.
 from __future__ import annotations
 
 from actions.base import ActionActivationType, BaseAction
+from actions.budget import BudgetPolicy, GlobalLedger, LocalLedger, Reservation, TokenBudget
 from actions.builtin import (
     BUILTIN_ACTIONS,
     BreakSilence,
@@ -50,6 +51,7 @@ __all__ = [
     "ActivationReport",
     "BaseAction",
     "BreakSilence",
+    "BudgetPolicy",
     "ChatMessage",
     "Completion",
     "ContentWriter",
@@ -57,6 +59,7 @@ __all__ = [
     "EngineAction",
     "ExecutionResult",
     "FomoResponse",
+    "GlobalLedger",
     "JoinConversation",
     "JudgeCache",
     "JudgeStats",
@@ -68,6 +71,7 @@ __all__ = [
     "LLMRequest",
     "LLMTimeout",
     "LoadError",
+    "LocalLedger",
     "MeteredLLMClient",
     "OpenAICompatibleClient",
     "OutgoingMessage",
@@ -80,9 +84,11 @@ __all__ = [
     "RecentLines",
     "RecordingObserver",
     "Reply",
+    "Reservation",
     "RulePlanner",
     "ShareTweet",
     "TemplateBank",
+    "TokenBudget",
     "Written",
     "ask_llm",
     "default_templates",

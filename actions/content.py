@@ -51,9 +51,10 @@ INSTRUCTIONS: dict[str, str] = {
     "reply": "Someone addressed you directly; answer their last message.",
 }
 
-LLM_OUTCOMES = ("success", "error", "timeout", "empty", "repeat", "none")
-"""How the LLM did for one write; "repeat": its answer was a line the guild heard lately; "none":
-no LLM was configured."""
+LLM_OUTCOMES = ("success", "error", "timeout", "empty", "repeat", "budget", "none")
+"""How the LLM did for one write; "repeat": its answer was a line the guild heard lately;
+"budget": a token budget was spent, nothing was asked (`actions.budget`); "none": no LLM was
+configured."""
 
 
 class Written(msgspec.Struct, frozen=True):
@@ -273,7 +274,7 @@ class ContentWriter:
             reply = await ask_llm(
                 self.llm, prompt, system=system, purpose="content", observer=ctx.observer,
                 grade=lambda answer: "success" if self._clean(ctx, answer) else "empty",
-                timeout_s=self.timeout_s, deadline=ctx.deadline,
+                timeout_s=self.timeout_s, deadline=ctx.deadline, budget=ctx.budget,
             )  # fmt: skip
             text = self._clean(ctx, view.restore(reply.text or ""))
             if text and not view.mentions(text):  # whom it greets gets the ping

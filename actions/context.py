@@ -18,6 +18,7 @@ from actions.prompting import PromptPolicy
 from engine.decision import Decision
 
 if TYPE_CHECKING:
+    from actions.budget import TokenBudget
     from actions.content import ContentWriter
     from actions.feeds import PostSource
     from actions.llm import LLMClient
@@ -141,6 +142,9 @@ class ActionContext:
     observer:
         Where the round's LLM requests, judge verdicts and template fallbacks are reported
         (`actions.observer.ActionObserver`; the runtime wires its metrics). Default: nowhere.
+    budget:
+        The round's token budget (`actions.budget.TokenBudget`), or None (no limit): every LLM
+        request of the round reserves its cost in it first (``ask_llm(..., budget=ctx.budget)``).
     deadline:
         While `ActionModifier.execute()` runs an action: the event loop's time
         (``asyncio.get_running_loop().time()``) by which its messages should be queued, inside
@@ -170,6 +174,7 @@ class ActionContext:
     writer: ContentWriter | None = None
     posts: PostSource | None = None
     observer: ActionObserver = UNOBSERVED
+    budget: TokenBudget | None = None
     deadline: float | None = None
     max_messages: int = DEFAULT_MAX_MESSAGES
     prompt: PromptPolicy = field(default_factory=PromptPolicy)

@@ -150,6 +150,7 @@ async def ask_judge(
     reply = await ask_llm(
         llm, build_judge_prompt(ctx, requests), system=JUDGE_SYSTEM, purpose="judge",
         observer=ctx.observer, grade=lambda text: grade_batch_answer(text, names),
+        budget=ctx.budget,
     )  # fmt: skip
     ctx.observer.judge_verdicts(llm=len(names))
     if reply.text is None:

@@ -171,6 +171,7 @@ class OpenAICompatibleClient:
             model=self.config.model,
             messages=messages,  # type: ignore[arg-type]
             temperature=temperature,
+            max_tokens=self.config.max_tokens,  # what a token budget reserves for the answer
         )
         try:
             content = resp.choices[0].message.content

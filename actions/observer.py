@@ -9,6 +9,7 @@ reported. What is reported:
   ended (``outcome``), how long that one request took, its retries and its tokens;
 - the judge's verdicts (asked the LLM, or reused from the cache);
 - a template writing an action's words because the LLM failed;
+- a request not sent because a token budget was spent (`actions.budget`);
 - a plugin action asking for what Discord has no equivalent for (`actions.mofox`).
 
 `ask_llm()` makes one request and reports it, once, whatever happens to it. The client says what
@@ -30,12 +31,15 @@ from actions.llm import LLMError, LLMTimeout, MeteredLLMClient
 from actions.reasoning import final_answer
 
 if TYPE_CHECKING:
+    from actions.budget import TokenBudget
     from actions.llm import LLMClient
 
 PURPOSES = ("content", "judge", "plan")
 """Why the LLM is asked: write an action's words, judge which actions fit, pick the action."""
 
 OUTCOMES = ("success", "empty", "garbage", "timeout", "error", "cancelled")
+BUDGET = "budget"
+"""`LLMReply.outcome` of a request a token budget did not let go (none was sent or reported)."""
 """How one LLM request ended: a usable answer; an empty one; one that could not be read (the
 judge's or planner's format); no answer in time; a failure (HTTP, connection, malformed response);
 the caller stopped waiting (the round's deadline passed)."""
@@ -74,6 +78,10 @@ class ActionObserver(Protocol):
         """A plugin `action` asked for `feature` (a MoFox-Bot send or call: "send_custom",
         "send_command", ...) that Discord has no equivalent for; nothing was sent for it."""
 
+    def budget_exhausted(self, purpose: str, scope: str) -> None:
+        """An LLM request for `purpose` was not sent: the `scope` budget ("per_guild" or
+        "global", `actions.budget.SCOPES`) of the day would have been overshot."""
+
 
 class _Unobserved:
     """Reports go nowhere (a context built without an observer)."""
@@ -88,6 +96,9 @@ class _Unobserved:
         pass
 
     def unsupported(self, action: str, feature: str) -> None:
+        pass
+
+    def budget_exhausted(self, purpose: str, scope: str) -> None:
         pass
 
 
@@ -115,6 +126,7 @@ class RecordingObserver:
     verdicts: dict[str, int] = field(default_factory=lambda: {"llm": 0, "cache": 0})
     fallbacks: list[str] = field(default_factory=list)
     refusals: list[tuple[str, str]] = field(default_factory=list)
+    exhausted: list[tuple[str, str]] = field(default_factory=list)
 
     def llm_request(
         self,
@@ -149,6 +161,9 @@ class RecordingObserver:
     def unsupported(self, action: str, feature: str) -> None:
         self.refusals.append((action, feature))
 
+    def budget_exhausted(self, purpose: str, scope: str) -> None:
+        self.exhausted.append((purpose, scope))
+
 
 class LLMReply(msgspec.Struct, frozen=True):
     """What `ask_llm()` got: the answer's text (None when no answer came), the reported outcome,
@@ -179,6 +194,7 @@ async def ask_llm(
     grade: Callable[[str], str] = readable,
     timeout_s: float | None = None,
     deadline: float | None = None,
+    budget: TokenBudget | None = None,
 ) -> LLMReply:
     """Ask `llm` once (its own retries included) and report the request to `observer`.
 
@@ -192,6 +208,10 @@ async def ask_llm(
         Give up at this event-loop time (``ctx.deadline``), whichever comes first: the
         request, its retries and backoff included, is cut and reported as a "timeout". When it
         has already passed, no request is sent (nor reported) and the outcome is "timeout".
+    budget:
+        The round's token budget (``ctx.budget``): the request's cost is reserved before it is
+        sent and settled after. When it does not fit, no request is sent, the observer hears
+        `budget_exhausted`, and the outcome is `BUDGET`.
 
     Returns an `LLMReply` whose text is the final answer only (`actions.reasoning.final_answer`:
     a reasoning model's ``<think>`` blocks removed); never raises for the LLM's fault. A cancelled
@@ -210,6 +230,12 @@ async def ask_llm(
         # No time left (what came before in the action used it up): no request is sent, so
         # none is reported, and the caller's template speaks at once.
         return LLMReply(None, "timeout", "TimeoutError")
+    held = None
+    if budget is not None:
+        held = await budget.reserve(prompt, system)
+        if isinstance(held, str):
+            observer.budget_exhausted(purpose, held)
+            return LLMReply(None, BUDGET, f"the {held} token budget is spent")
     try:
         async with asyncio.timeout_at(when):
             if isinstance(llm, MeteredLLMClient):
@@ -220,7 +246,7 @@ async def ask_llm(
                 text = await llm.complete(prompt, system=system, purpose=purpose)
     except asyncio.CancelledError:
         observer.llm_request(purpose, "cancelled", perf_counter() - t0)
-        raise
+        raise  # (a reservation stays spent: the server may have spent it)
     except Exception as e:
         seconds = perf_counter() - t0
         outcome = "timeout" if isinstance(e, TimeoutError | LLMTimeout) else "error"
@@ -235,6 +261,8 @@ async def ask_llm(
     if estimated:
         prompt_tokens = estimate_tokens(prompt) + estimate_tokens(system or "")
         completion_tokens = estimate_tokens(text)  # the reasoning was written too
+    if held is not None:
+        await budget.settle(held, (prompt_tokens or 0) + (completion_tokens or 0))  # type: ignore[union-attr]
     text = final_answer(text)  # nothing downstream ever sees a model's reasoning
     outcome = grade(text)
     observer.llm_request(

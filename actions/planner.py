@@ -75,7 +75,7 @@ class LLMPlanner:
         )
         reply = await ask_llm(
             self.llm, prompt, system=PLAN_SYSTEM, purpose="plan", observer=ctx.observer,
-            grade=lambda text: _grade(text, report.activated),
+            grade=lambda text: _grade(text, report.activated), budget=ctx.budget,
         )  # fmt: skip
         if reply.text is None:
             logger.warning("LLM planner failed (%s); using the rules", reply.error)

@@ -35,6 +35,16 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         cut, reported as a timeout, and a template is sent in the remaining time. The one number
         that bounds how long a guild waits for an action; `timeout_s` and `max_retries` shape the
         requests inside it (`worst_case_s` may exceed it: the budget cuts).
+    max_tokens:
+        The most tokens one answer may take (sent with every request as ``max_tokens``; a
+        reasoning model's thinking counts too). Bounds what a request can cost, so a token budget
+        can reserve it before asking.
+    guild_daily_tokens:
+        Each guild's LLM tokens (prompt and completion, every purpose) per UTC day; 0: no limit.
+        When spent, templates write the words (`actions.budget`).
+    global_daily_tokens:
+        All guilds' LLM tokens together per UTC day, over every host sharing the state store
+        (the store keeps the count); 0: no limit.
 
     Raises
     ------
@@ -52,6 +62,9 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     temperature: float = 0.9
     max_chars: int = 1800
     action_budget_s: float = 30.0
+    max_tokens: int = 1024
+    guild_daily_tokens: int = 0
+    global_daily_tokens: int = 0
 
     @property
     def worst_case_s(self) -> float:
@@ -87,6 +100,12 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ValueError(f"llm.temperature must be in [0, 2], got {self.temperature!r}.")
         if self.max_chars < 1:
             raise ValueError(f"llm.max_chars must be >= 1, got {self.max_chars!r}.")
+        if not 1 <= self.max_tokens <= 1_000_000:
+            raise ValueError(f"llm.max_tokens must be in [1, 1000000], got {self.max_tokens!r}.")
+        for name in ("guild_daily_tokens", "global_daily_tokens"):
+            value = getattr(self, name)
+            if not 0 <= value <= 10**12:
+                raise ValueError(f"llm.{name} must be in [0, 10**12] (0: no limit), got {value!r}.")
         if not 0 < self.action_budget_s <= 600:
             raise ValueError(
                 f"llm.action_budget_s must be in (0, 600], got {self.action_budget_s!r}."

@@ -24,7 +24,7 @@ WINDOW_MINUTES = 60
 SHORT_MINUTES = 5
 MAX_PER_MINUTE = 0xFFFF
 MAX_PRESENT = 8  # members remembered as online; enough to know the room is not empty
-SNAPSHOT_VERSION = 2  # 2: left_at; personal data expires (version 1 snapshots load as is)
+SNAPSHOT_VERSION = 3  # 2: left_at; personal data expires. 3: the LLM token ledger (older load)
 
 
 def _ring_sum(buckets: array, first: int, last: int) -> int:
@@ -59,6 +59,10 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     last_join_at: float = NEVER
     joins: int = 0
     left_at: float = NEVER  # when the bot was removed from the guild (NEVER: it is there)
+    # the LLM tokens this guild used on UTC day `llm_day` (days since the epoch), requests in
+    # flight counted at their reservation (`actions.budget`); a plain counter, no content
+    llm_day: int = 0
+    llm_tokens: int = 0
 
     def add_message(self, at: float, author_id: int | None, channel_id: int | None) -> None:
         """Count one human message at time `at` (the hot path: kept in one flat method).
@@ -241,6 +245,8 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     last_join_at: float = NEVER
     joins: int = 0
     left_at: float = NEVER  # version 2
+    llm_day: int = 0  # version 3
+    llm_tokens: int = 0  # version 3
 
 
 _FIELDS = tuple(f for f in GuildState.__struct_fields__ if f != "hour_total")

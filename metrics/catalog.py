@@ -38,6 +38,7 @@ from metrics.labels import (
     EVENT_TYPES,
     EXECUTION_OUTCOMES,
     JUDGE_SOURCES,
+    LLM_BUDGET_SCOPES,
     LLM_OUTCOMES,
     LLM_PURPOSES,
     LLM_TOKEN_KINDS,
@@ -170,6 +171,18 @@ class GuildmindMetrics:
             "kind",
             "source",
         )
+        self.llm_budget_exhausted_total = c(
+            "guildmind_llm_budget_exhausted_total",
+            "LLM requests not sent because a daily token budget was spent (templates wrote, the "
+            "judge said no, the rules planned).",
+            "purpose",
+            "scope",
+        )
+        self.llm_budget_limit_tokens = g(
+            "guildmind_llm_budget_limit_tokens",
+            "The daily token budget configured (0: none).",
+            "scope",
+        )
         self.messages_sent_total = c(
             "guildmind_messages_sent_total", "Messages the bot sent.", "action"
         )
@@ -215,6 +228,10 @@ class GuildmindMetrics:
         self._llm_tokens = children(
             self.llm_tokens_total, purposes, LLM_TOKEN_KINDS, LLM_TOKEN_SOURCES
         )
+        self._budget = children(
+            self.llm_budget_exhausted_total, purposes, label_set(LLM_BUDGET_SCOPES)
+        )
+        self._budget_limit = children(self.llm_budget_limit_tokens, LLM_BUDGET_SCOPES)
         self._sent = children(self.messages_sent_total, self.action_names)
         self._send_failures = children(self.send_failures_total, label_set(SEND_FAILURE_REASONS))
         self._saves = children(self.state_saves_total, SAVE_OUTCOMES)
@@ -347,6 +364,18 @@ class GuildmindMetrics:
             self._llm_tokens[(p, "prompt", source)].inc(prompt_tokens)
         if completion_tokens > 0:
             self._llm_tokens[(p, "completion", source)].inc(completion_tokens)
+
+    def budget_exhausted(self, purpose: str, scope: str) -> None:
+        """An LLM request for `purpose` was not sent: the `scope` daily token budget was spent.
+
+        The signature of ``actions.observer.ActionObserver.budget_exhausted``."""
+        p = purpose if purpose in self._llm_s else OTHER
+        (self._budget.get((p, scope)) or self._budget[(p, OTHER)]).inc()
+
+    def budget_limits(self, *, per_guild: int, global_: int) -> None:
+        """The daily token budgets configured (0: none), for dashboards to compare with."""
+        self._budget_limit["per_guild"].set(per_guild)
+        self._budget_limit["global"].set(global_)
 
     def state_saves(self, *, saved: int, failed: int = 0, seconds: float | None = None) -> None:
         """One store write: `saved` guilds written, `failed` not, taking `seconds`."""

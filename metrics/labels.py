@@ -59,6 +59,10 @@ LLM_OUTCOMES: tuple[str, ...] = ("success", "empty", "garbage", "timeout", "erro
 """How one LLM request went (``outcome`` label; ``actions.observer.OUTCOMES``): a usable answer,
 a blank one, one that could not be read, none in time, a failure, the caller stopped waiting."""
 
+LLM_BUDGET_SCOPES: tuple[str, ...] = ("per_guild", "global")
+"""Which daily token budget refused an LLM request (``scope`` label; ``actions.budget.SCOPES``):
+the guild's own, or all guilds' together."""
+
 LLM_TOKEN_KINDS: tuple[str, ...] = ("prompt", "completion")
 """Which tokens of an LLM request (``kind`` label): those sent, those answered."""
 

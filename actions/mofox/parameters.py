@@ -101,6 +101,7 @@ async def fill_parameters(
     reply = await ask_llm(
         llm, parameters_prompt(ctx, name, description, reason, parameters, view),
         system=PARAMETERS_SYSTEM, purpose="plan", observer=ctx.observer, deadline=ctx.deadline,
+        budget=ctx.budget,
         grade=lambda text: "success" if read_parameters(text, parameters) is not None
         else ("garbage" if text.strip() else "empty"),
     )  # fmt: skip

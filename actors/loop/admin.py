@@ -38,7 +38,8 @@ def ensure(core: HostCore, guild_id: int, at: float) -> None:
 
 
 def status(core: HostCore, guild_id: int) -> dict[str, Any] | None:
-    """Mood, settings, signals and the last decision that acted (with its reason)."""
+    """Mood, settings, signals, the LLM tokens used today (UTC) and the last decision that
+    acted (with its reason)."""
     st = core.engine.state(guild_id)
     if st is None:
         return None
@@ -58,6 +59,11 @@ def status(core: HostCore, guild_id: int) -> dict[str, Any] | None:
             "timezone": s.timezone,
             "quiet_hours": [s.quiet_hours.start, s.quiet_hours.end] if s.quiet_hours else None,
             "paused": s.paused,
+        },
+        "llm_tokens": {  # this UTC day's LLM tokens and the daily budget (0: no limit)
+            "used": core.runner.budget.used(st, core.clock.now()),
+            "limit": core.runner.budget.guild_daily_tokens,
+            "global_limit": core.runner.budget.global_daily_tokens,
         },
         "prompt": {  # what an LLM prompt may carry from this guild (nothing without an LLM)
             "llm": core.runner.writer.llm is not None,

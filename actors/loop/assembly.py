@@ -11,6 +11,7 @@ from actions import (
     BUILTIN_ACTIONS,
     ActionModifier,
     ActionRegistry,
+    BudgetPolicy,
     ContentWriter,
     LLMConfig,
     OpenAICompatibleClient,
@@ -105,6 +106,14 @@ def build_actions(config: Config, registry: ActionRegistry) -> tuple[ActionModif
     return modifier, ContentWriter(llm)
 
 
+def build_budget(config: Config) -> BudgetPolicy:
+    """The daily token budgets the ``[llm]`` section sets (none without it)."""
+    if config.llm is None:
+        return BudgetPolicy()
+    c = config.llm
+    return BudgetPolicy(c.guild_daily_tokens, c.global_daily_tokens, max_tokens=c.max_tokens)
+
+
 def build_host_core(
     name: str,
     config: Config,
@@ -130,6 +139,7 @@ def build_host_core(
         rng=_rng(seed, "actions"),
         bot_name=config.runtime.bot_name,
         persona=config.runtime.persona,
+        budget=build_budget(config),
     )
     return HostCore(
         name, loop=loop, runner=runner, store=store, clock=clock, send=send, metrics=metrics,

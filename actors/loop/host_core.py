@@ -248,7 +248,12 @@ class HostCore:
         try:
             st = self.engine.state(rnd.guild_id)
             if st is not None:
-                result = await self.runner.run(rnd, st, self.transcripts, self.clock.now())
+                ledger = (st.llm_day, st.llm_tokens)
+                try:
+                    result = await self.runner.run(rnd, st, self.transcripts, self.clock.now())
+                finally:
+                    if (st.llm_day, st.llm_tokens) != ledger:  # its token ledger is persisted
+                        self.write_behind.mark_dirty(rnd.guild_id)
                 if result.outcome == "failed" and result.action is None:
                     log.info("%s: a guild has no channel to speak in yet", self.name)
         except Exception:

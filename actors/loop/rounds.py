@@ -22,6 +22,7 @@ import msgspec
 from actions import (
     ActionContext,
     ActionModifier,
+    BudgetPolicy,
     ContentWriter,
     ExecutionResult,
     OutgoingMessage,
@@ -69,6 +70,9 @@ class _RoundObserver:
     def unsupported(self, action: str, feature: str) -> None:
         self.metrics.plugin_refusal(action, feature)
 
+    def budget_exhausted(self, purpose: str, scope: str) -> None:
+        self.metrics.budget_exhausted(purpose, scope)
+
 
 def execution_outcome(result: ExecutionResult, produced: bool, fell_back: bool) -> str:
     """How the chosen action's execution went (`metrics.labels.EXECUTION_OUTCOMES`): it timed out
@@ -93,6 +97,9 @@ class RoundRunner:
         The dice of the actions' own activation (seed it for reproducible rounds).
     bot_name, persona:
         Who speaks.
+    budget:
+        The daily token budgets (`actions.BudgetPolicy`; default: none). Each round's LLM
+        requests reserve in the guild's ledger (its `GuildState`) and the global one.
     """
 
     def __init__(
@@ -106,8 +113,13 @@ class RoundRunner:
         rng: random.Random | None = None,
         bot_name: str = "guildmind",
         persona: str = "",
+        budget: BudgetPolicy | None = None,
     ) -> None:
         self.modifier, self.writer, self.metrics = modifier, writer, metrics
+        self.budget = budget or BudgetPolicy()
+        metrics.budget_limits(
+            per_guild=self.budget.guild_daily_tokens, global_=self.budget.global_daily_tokens
+        )
         self.planner = planner or RulePlanner()
         self.posts, self.rng = posts, rng or random.Random()
         self.bot_name, self.persona = bot_name, persona
@@ -134,7 +146,7 @@ class RoundRunner:
             messages=transcripts.recent(gid, channel), decision=rnd.decision, llm=self.writer.llm,
             rng=self.rng, now=now, bot_name=self.bot_name, persona=self.persona,
             addressed=bool(rnd.addressed), writer=self.writer, posts=self.posts, observer=observer,
-            prompt=PromptPolicy.of(state.settings),
+            prompt=PromptPolicy.of(state.settings), budget=self.budget.for_guild(state, now),
         )  # fmt: skip
         report = await self.modifier.activate(ctx)
         self.metrics.activations(report)

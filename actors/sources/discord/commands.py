@@ -50,6 +50,8 @@ def describe(status: dict[str, Any], now: float) -> str:
         + ("**paused**" if s["paused"] else "speaking on its own"),
     ]
     lines.append(prompt_line(status.get("prompt")))
+    if (status.get("prompt") or {}).get("llm"):
+        lines.append(tokens_line(status.get("llm_tokens")))
     last = status.get("last_decision")
     if last:
         ago = max(0.0, now - last["at"])
@@ -74,6 +76,24 @@ def prompt_line(prompt: dict[str, Any] | None) -> str:
         f"**The LLM sees** the persona, the mood and {policy.describe()} "
         "(change it: /guildmind prompt)"
     )
+
+
+def tokens_line(tokens: dict[str, Any] | None) -> str:
+    """The guild's LLM tokens today (UTC) against its daily budget, in a line for its admins."""
+    if not tokens:
+        return "**LLM tokens today** (unknown)"
+    used, limit = tokens["used"], tokens["limit"]
+    line = f"**LLM tokens today** (UTC) {used:,}"
+    if limit:
+        line += (
+            f" of {limit:,} ({min(100.0, 100 * used / limit):.0f} %); a request that would "
+            "not fit is not sent, templates write instead until 00:00 UTC"
+        )
+    else:
+        line += ", no daily limit for this server"
+    if tokens.get("global_limit"):
+        line += f" · all servers share {tokens['global_limit']:,} a day"
+    return line
 
 
 def erased(result: dict[str, Any], whose: str) -> str:

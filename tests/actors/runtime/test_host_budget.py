@@ -1,0 +1,160 @@
+"""A guild's daily token budget, through a real guild host's rounds and the real LLM client.
+
+The host is wired from a TOML configuration (`build_host_core`: the OpenAI-compatible client
+against the project's fake server, `tests.actions.llm_server`). Each mention gets a reply round;
+the server reports each request's usage. Once the next request would not fit in the day's budget,
+none is sent: templates write the reply, `guildmind_llm_budget_exhausted_total` counts it, and
+`/guildmind status` says how much is used. The spend survives a restart (the guild's snapshot in
+the store), and a new UTC day starts afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actions import OutgoingMessage
+from actors.clock import ManualClock
+from actors.loop import admin
+from actors.loop.assembly import build_host_core
+from actors.routing.wire import Batch, Line
+from actors.sources.discord.commands import describe, tokens_line
+from actors.stores.base import MemoryStore
+from engine import MessageEvent
+from guildmind.config import parse_config
+from metrics import GuildmindMetrics, new_registry
+from tests.actions.llm_server import FakeLLMServer, fake_llm_server
+
+DAY = 86400.0
+T0 = 20_000 * DAY + 3600  # 01:00 UTC
+G = 5001
+ALICE = 111111111111111111
+LIMIT = 12_000
+USAGE = (4000, 1000)  # what the server says each request cost: 5,000 tokens
+
+
+def toml(url: str, limit: int) -> str:
+    return f"""
+[llm]
+base_url = "{url}"
+model = "test"
+max_retries = 0
+max_tokens = 1500
+guild_daily_tokens = {limit}
+[defaults]
+quiet_hours = false
+[mood_rotation]
+interval_s = 0
+[guilds.{G}]
+mood = "shy"
+channels = [77]
+"""
+
+
+class Host:
+    def __init__(self, server: FakeLLMServer, store: MemoryStore, at: float, limit: int) -> None:
+        self.clock = ManualClock(at)
+        self.sent: list[OutgoingMessage] = []
+        self.metrics = GuildmindMetrics(new_registry(process_metrics=False))
+
+        async def send(gateway, messages) -> None:
+            self.sent.extend(messages)
+
+        self.core = build_host_core(
+            "host-0", parse_config(toml(server.url, limit), env={}), store=store,
+            clock=self.clock, started_at=T0 - 600, send=send, metrics=self.metrics, seed=1,
+        )  # fmt: skip
+        self.core.load(lambda gid: True)
+        self.seq = 0
+
+    async def ask(self) -> OutgoingMessage:
+        """Alice addresses the bot; the reply it sent."""
+        self.clock.set(self.clock.now() + 60)  # past the 30 s between two of the bot's actions
+        at = self.clock.now()
+        event = MessageEvent(G, 77, ALICE, at, mentions_bot=True)
+        line = Line(G, 77, 9000 + self.seq, ALICE, "Alice", "Miku, what do you think?", at, True)
+        before = len(self.sent)
+        await self.core.apply(Batch("gw-0", self.seq, 0, T0, [event], [line]))
+        self.seq += 1
+        while self.core.tasks:
+            await asyncio.gather(*list(self.core.tasks))
+        [reply] = self.sent[before:]
+        return reply
+
+    def exhausted(self, purpose: str = "content", scope: str = "per_guild") -> float:
+        value = self.metrics.registry.get_sample_value(
+            "guildmind_llm_budget_exhausted_total", {"purpose": purpose, "scope": scope}
+        )
+        assert value is not None
+        return value
+
+    async def close(self) -> None:
+        await self.core.flush(force=True)
+        llm = self.core.runner.writer.llm
+        await llm.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def server():
+    async with fake_llm_server() as s:
+        words = iter(["sure thing", "why not", "let's go", "count me in", "sounds fun"])
+        s.default = lambda body: (next(words), *USAGE)  # never a repeat
+        yield s
+
+
+async def test_a_spent_budget_hands_the_words_to_templates(server: FakeLLMServer) -> None:
+    store = MemoryStore()
+    h = Host(server, store, T0, LIMIT)
+    # two requests fit (5,000 each, settled from the server's usage); the third would not
+    assert [(await h.ask()).source for _ in range(2)] == ["llm", "llm"]
+    assert len(server.requests) == 2 and server.requests[0]["max_tokens"] == 1500
+    used = admin.status(h.core, G)["llm_tokens"]
+    assert used == {"used": 10_000, "limit": LIMIT, "global_limit": 0}
+    assert h.exhausted() == 0
+    reply = await h.ask()
+    assert reply.source == "template" and reply.text
+    assert len(server.requests) == 2  # not sent
+    assert h.exhausted() == 1 and h.exhausted(scope="global") == 0
+    outcome = {"action": "reply", "outcome": "fallback"}
+    assert h.metrics.registry.get_sample_value("guildmind_action_executions_total", outcome) == 1
+    # the admins see it
+    status = admin.status(h.core, G)
+    text = describe(status, h.clock.now())
+    assert "**LLM tokens today** (UTC) 10,000 of 12,000 (83 %)" in text
+    assert "templates write instead until 00:00 UTC" in text
+    await h.close()
+
+    # a restart: the spend comes back with the guild's snapshot
+    h2 = Host(server, store, h.clock.now(), LIMIT)
+    assert admin.status(h2.core, G)["llm_tokens"]["used"] == 10_000
+    assert (await h2.ask()).source == "template" and len(server.requests) == 2
+    assert h2.exhausted() == 1
+    # the next UTC day starts afresh
+    h2.clock.set(20_001 * DAY)
+    assert (await h2.ask()).source == "llm" and len(server.requests) == 3
+    assert admin.status(h2.core, G)["llm_tokens"]["used"] == 5000
+    await h2.close()
+
+
+async def test_positive_control_without_a_budget_every_reply_asks_the_llm(
+    server: FakeLLMServer,
+) -> None:
+    h = Host(server, MemoryStore(), T0, 0)
+    assert [(await h.ask()).source for _ in range(4)] == ["llm"] * 4
+    assert len(server.requests) == 4 and h.exhausted() == 0
+    line = tokens_line(admin.status(h.core, G)["llm_tokens"])
+    assert line == "**LLM tokens today** (UTC) 0, no daily limit for this server"
+    await h.close()
+
+
+def test_the_status_line_states_both_budgets() -> None:
+    line = tokens_line({"used": 500, "limit": 1000, "global_limit": 2_000_000})
+    assert line.startswith("**LLM tokens today** (UTC) 500 of 1,000 (50 %)")
+    assert line.endswith("· all servers share 2,000,000 a day")
+    assert tokens_line(None) == "**LLM tokens today** (unknown)"
+    no_llm = {"settings": {"channels": [], "default_channel": 0, "timezone": "UTC",
+                           "quiet_hours": None, "paused": False},
+              "mood": "shy", "messages_since_appearance": 0, "prompt": {"llm": False},
+              "llm_tokens": {"used": 0, "limit": 0, "global_limit": 0}}  # fmt: skip
+    assert "LLM tokens" not in describe(no_llm, 0.0)  # templates only: nothing to count
