@@ -43,8 +43,8 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         Each guild's LLM tokens (prompt and completion, every purpose) per UTC day; 0: no limit.
         When spent, templates write the words (`actions.budget`).
     global_daily_tokens:
-        All guilds' LLM tokens together per UTC day, counted by each host process on its own
-        (`actions.LocalLedger`): with N hosts, together at most N times it; 0: no limit.
+        All guilds' LLM tokens together per UTC day, over every host sharing the state store
+        (the store keeps the day's count: `actors.stores.ledger.StoreLedger`); 0: no limit.
 
     Raises
     ------

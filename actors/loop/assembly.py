@@ -21,7 +21,8 @@ from actors.clock import Clock
 from actors.loop.guild_loop import GuildLoop
 from actors.loop.host_core import HostCore, Send
 from actors.loop.rounds import RoundRunner
-from actors.stores.base import StateStore
+from actors.stores.base import StateStore, TokenCounter
+from actors.stores.ledger import StoreLedger
 from config import Config
 from engine import AutonomousEngine
 from metrics import GuildmindMetrics
@@ -106,12 +107,17 @@ def build_actions(config: Config, registry: ActionRegistry) -> tuple[ActionModif
     return modifier, ContentWriter(llm)
 
 
-def build_budget(config: Config) -> BudgetPolicy:
-    """The daily token budgets the ``[llm]`` section sets (none without it)."""
+def build_budget(config: Config, store: StateStore | None = None) -> BudgetPolicy:
+    """The daily token budgets the ``[llm]`` section sets (none without it). The global count
+    is kept in `store` when it can (`StoreLedger`: every host sharing it shares one budget),
+    else in this process."""
     if config.llm is None:
         return BudgetPolicy()
     c = config.llm
-    return BudgetPolicy(c.guild_daily_tokens, c.global_daily_tokens, max_tokens=c.max_tokens)
+    ledger = StoreLedger(store) if isinstance(store, TokenCounter) else None
+    return BudgetPolicy(
+        c.guild_daily_tokens, c.global_daily_tokens, max_tokens=c.max_tokens, ledger=ledger
+    )
 
 
 def build_host_core(
@@ -139,7 +145,7 @@ def build_host_core(
         rng=_rng(seed, "actions"),
         bot_name=config.runtime.bot_name,
         persona=config.runtime.persona,
-        budget=build_budget(config),
+        budget=build_budget(config, store),
     )
     return HostCore(
         name, loop=loop, runner=runner, store=store, clock=clock, send=send, metrics=metrics,

@@ -41,6 +41,7 @@ __all__ = [
     "MemoryStore",
     "StateStore",
     "StoreError",
+    "TokenCounter",
     "WriteBehind",
     "check_ids",
     "mask_url",
@@ -101,12 +102,28 @@ class StateStore(Protocol):
         ...
 
 
+@runtime_checkable
+class TokenCounter(Protocol):
+    """A store that also keeps the day's LLM token count for every host sharing it (all three
+    kinds do): the global token budget's ledger (`actors.stores.ledger.StoreLedger`)."""
+
+    def add_tokens(self, day: int, tokens: int, limit: int | None = None) -> bool:
+        """Add `tokens` (negative: give back; the count stays ≥ 0) to UTC `day`'s count if it
+        stays ≤ `limit` (None: always); whether it did. Atomic. May raise `StoreError`."""
+        ...
+
+    def tokens(self, day: int) -> int:
+        """UTC `day`'s count (0: none yet). May raise `StoreError`."""
+        ...
+
+
 class MemoryStore:
     """A process-local dict; for tests. Its contents die with the process."""
 
     url = "memory:"
 
     def __init__(self) -> None:
+        self._tokens: dict[int, int] = {}
         self._data: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self.closed = False
@@ -138,6 +155,20 @@ class MemoryStore:
         with self._lock:
             self._open()
             return iter(list(self._data))
+
+    def add_tokens(self, day: int, tokens: int, limit: int | None = None) -> bool:
+        with self._lock:
+            self._open()
+            now = self._tokens.get(day, 0)
+            if limit is not None and now + tokens > limit:
+                return False
+            self._tokens[day] = max(0, now + tokens)
+            return True
+
+    def tokens(self, day: int) -> int:
+        with self._lock:
+            self._open()
+            return self._tokens.get(day, 0)
 
     def close(self) -> None:
         self.closed = True

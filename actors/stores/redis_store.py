@@ -18,6 +18,18 @@ from redis.retry import Retry
 from actors.stores.base import StoreError, check_ids, check_items, mask_url
 
 DEFAULT_PREFIX = "guildmind:"
+_TOKENS_TTL_S = 8 * 86400  # a day's LLM token count outlives its day by a week, then goes
+# KEYS[1]: the day's count; ARGV: tokens to add (may be negative), the limit (-1: none), the TTL.
+# A script runs atomically on the server: no other client's add comes between check and add.
+_ADD_TOKENS = """
+local now = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+if limit >= 0 and now + n > limit then return 0 end
+local after = now + n
+if after < 0 then after = 0 end
+redis.call('SET', KEYS[1], after, 'EX', tonumber(ARGV[3]))
+return 1
+"""
 _CHUNK = 1000  # keys per MGET / MSET / DEL
 _GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\"})
 
@@ -129,6 +141,25 @@ class RedisStore:
                 client.delete(*[self._key(gid) for gid in ids[i : i + _CHUNK]])
         except redis.RedisError as e:
             raise StoreError(f"deleting {len(ids)} guilds from {self.url!r} failed: {e}") from e
+
+    def add_tokens(self, day: int, tokens: int, limit: int | None = None) -> bool:
+        """Add `tokens` (negative: give back; the count stays ≥ 0) to UTC `day`'s LLM token
+        count (key ``PREFIX + "llm_tokens:" + day``) if it stays ≤ `limit` (None: always);
+        whether it did. A server-side script: atomic for every host (`actions.GlobalLedger`)."""
+        key = f"{self.prefix}llm_tokens:{day}"
+        args = (tokens, -1 if limit is None else limit, _TOKENS_TTL_S)
+        try:
+            return bool(self._redis().eval(_ADD_TOKENS, 1, key, *args))
+        except redis.RedisError as e:
+            raise StoreError(f"counting LLM tokens in {self.url!r} failed: {e}") from e
+
+    def tokens(self, day: int) -> int:
+        """UTC `day`'s LLM token count (0: none yet)."""
+        try:
+            value = self._redis().get(f"{self.prefix}llm_tokens:{day}")
+        except redis.RedisError as e:
+            raise StoreError(f"reading LLM tokens from {self.url!r} failed: {e}") from e
+        return int(value) if value is not None else 0
 
     def guild_ids(self) -> Iterator[int]:
         client = self._redis()

@@ -25,6 +25,13 @@ CREATE TABLE IF NOT EXISTS guild_snapshots (
     saved_at REAL NOT NULL
 )
 """
+_TOKENS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS llm_tokens (
+    day    INTEGER PRIMARY KEY,
+    tokens INTEGER NOT NULL
+)
+"""
+_TOKENS_KEPT_DAYS = 7  # older days' counts are deleted (nothing reads them)
 _UPSERT = """
 INSERT INTO guild_snapshots (guild_id, data, saved_at) VALUES (?, ?, ?)
 ON CONFLICT (guild_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at
@@ -79,6 +86,7 @@ class SqliteStore:
         # newest commits. The bot-spoke record must survive a crashed host, which this gives.
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute(_SCHEMA)
+        db.execute(_TOKENS_SCHEMA)
 
     def _fail_setup(self, e: sqlite3.Error) -> None:
         self._conn().close()
@@ -146,6 +154,47 @@ class SqliteStore:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+
+    def add_tokens(self, day: int, tokens: int, limit: int | None = None) -> bool:
+        """Add `tokens` (negative: give back; the count stays ≥ 0) to UTC `day`'s LLM token
+        count if it stays ≤ `limit` (None: always); whether it did. One write transaction, so
+        every process sharing the file sees one count (`actions.GlobalLedger`)."""
+        added = False
+
+        def run(db: sqlite3.Connection) -> None:
+            nonlocal added
+            row = db.execute("SELECT tokens FROM llm_tokens WHERE day = ?", (day,)).fetchone()
+            now = row[0] if row else 0
+            if limit is not None and now + tokens > limit:
+                return
+            if row is None:
+                db.execute("DELETE FROM llm_tokens WHERE day < ?", (day - _TOKENS_KEPT_DAYS,))
+            db.execute(
+                "INSERT INTO llm_tokens (day, tokens) VALUES (?, ?) "
+                "ON CONFLICT (day) DO UPDATE SET tokens = excluded.tokens",
+                (day, max(0, now + tokens)),
+            )
+            added = True
+
+        with self._lock:
+            try:
+                self._transaction(run)
+            except sqlite3.Error as e:
+                raise StoreError(f"counting LLM tokens in {self.url!r} failed: {e}") from e
+        return added
+
+    def tokens(self, day: int) -> int:
+        """UTC `day`'s LLM token count (0: none yet)."""
+        with self._lock:
+            try:
+                row = (
+                    self._conn()
+                    .execute("SELECT tokens FROM llm_tokens WHERE day = ?", (day,))
+                    .fetchone()
+                )
+            except sqlite3.Error as e:
+                raise StoreError(f"reading LLM tokens from {self.url!r} failed: {e}") from e
+        return row[0] if row else 0
 
     def guild_ids(self) -> Iterator[int]:
         with self._lock:
