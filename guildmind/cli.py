@@ -31,6 +31,7 @@ def _simulate(args: argparse.Namespace) -> int:
     cfg = simulate.SimConfig(
         guilds=args.guilds, hours=args.hours, seed=args.seed, policy=args.policy, rate=args.rate,
         quiet_fraction=args.quiet_fraction, rotate_moods=args.rotate_moods, round_s=args.round_s,
+        budget=args.budget,
     )  # fmt: skip
     return simulate.run(cfg, args.out)
 
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet-fraction", type=float, default=0.5, help="guilds with quiet hours")
     p.add_argument("--rotate-moods", action="store_true", help="a new mood every hour")
     p.add_argument("--round-s", type=float, default=2.0, help="virtual seconds a round takes")
+    p.add_argument(
+        "--budget", type=int, default=0, help="LLM tokens per guild per UTC day (0: no limit)"
+    )
     p.set_defaults(func=_simulate)
     p = sub.add_parser("run", help="the runtime on Ray until Ctrl-C (synthetic, emulator, discord)")
     from .run import add_arguments

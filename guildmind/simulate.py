@@ -22,7 +22,8 @@ policy (`engine.V1Policy`) for comparison.
 - *quiet hours*: 23:00–07:00 in the guild's own UTC offset, for a `quiet_fraction` of the guilds.
 
 Actions are counted at the moment the loop decided them (the round's start); replies to mentions
-are counted apart from the bot's own actions.
+are counted apart from the bot's own actions. The main v2 run's rounds each ask the LLM once, and
+`budget` caps each guild's tokens per UTC day (`guildmind.sim_tokens` states the model).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from actors.sources.traffic import Mix, SyntheticTraffic
 from engine import AutonomousEngine, Event, GuildSettings, QuietHours, RuleConfig, V1Policy
 
 from .sim_report import QUIET_CHAT_S, Tally, World, check_claims, figures
+from .sim_tokens import TokenTally, budget_claim
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 POLICIES = ("both", "v2", "v1")
@@ -65,6 +67,8 @@ class SimConfig:
     empty_after_s: float = 1800.0
     conversation_gap_s: float = 600.0
     counterfactual_guilds: int = 250  # the all-bubbly and all-shy runs cover the first ones
+    budget: int = 0  # LLM tokens per guild per UTC day (0: no limit)
+    max_tokens: int = 1024  # the most one answer may take (what a request reserves for it)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -73,6 +77,8 @@ class SimConfig:
             raise ValueError("guilds, hours and rate must be positive")
         if not 0 <= self.quiet_fraction <= 1:
             raise ValueError(f"quiet_fraction must be in [0, 1], got {self.quiet_fraction!r}")
+        if self.budget < 0 or self.max_tokens < 1:
+            raise ValueError("budget must be >= 0 (0: none) and max_tokens >= 1")
         if not 0 <= self.round_s < RuleConfig().min_interval_s:
             raise ValueError(f"round_s must be in [0, 30) seconds, got {self.round_s!r}")
 
@@ -135,6 +141,8 @@ class LoopRun(_Run):
         self.rounds: list[tuple[float, int, Round]] = []  # (ends at, seq, round)
         self._seq = 0
         self.spoke = [-math.inf] * guilds  # when the bot last spoke in each guild
+        self.tokens = TokenTally(engine, budget=cfg.budget, max_tokens=cfg.max_tokens,
+                                 seed=cfg.seed) if name == "v2" else None  # fmt: skip
 
     def due(self) -> float:
         timer = self.loop.next_timer()
@@ -179,11 +187,15 @@ class LoopRun(_Run):
                 self.act(self.index[rnd.guild_id], rnd.at, rnd.decision.action, rnd.decision.mood)  # type: ignore[arg-type]
             else:
                 self.tally.replied(rnd.addressed, rnd.at)
+            if self.tokens is not None:
+                self.tokens.start(self.index[rnd.guild_id], rnd)
             self._seq += 1
             heapq.heappush(self.rounds, (rnd.at + self.round_s, self._seq, rnd))
 
     def _finish(self, rnd: Round, at: float) -> None:
         action = "reply" if rnd.decision is None else rnd.decision.action
+        if self.tokens is not None:
+            self.tokens.finish(rnd)
         self.spoke[self.index[rnd.guild_id]] = at
         self._start(self.loop.finish(rnd, action, at))
 
@@ -285,6 +297,11 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
     }
     first = policies[0]
     other = policies[1] if len(policies) > 1 else None
+    claims = check_claims(figs, first, other)
+    v2 = runs.get("v2")
+    tokens = v2.tokens.figures() if isinstance(v2, LoopRun) and v2.tokens is not None else None
+    if tokens is not None and cfg.budget:
+        claims.append(budget_claim(tokens))
     return {
         "config": {
             **dataclasses.asdict(cfg),
@@ -303,7 +320,8 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
             "messages_by_local_hour": world.messages_by_hour,
         },
         "runs": figs,
-        "claims": check_claims(figs, first, other),
+        "llm_tokens": tokens,
+        "claims": claims,
     }
 
 

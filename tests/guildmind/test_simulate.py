@@ -145,3 +145,35 @@ def test_someone_speaking_into_a_quiet_chat_is_answered() -> None:
                             counterfactual_guilds=5))["runs"]["v2"]  # fmt: skip
     assert v2["into_quiet_chat"] >= 10
     assert v2["quiet_chat_answered"] == v2["into_quiet_chat"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_guild_uses_more_llm_tokens_a_day_than_its_budget(seed: int) -> None:
+    budget = 5000
+    cfg = SimConfig(guilds=40, hours=6, seed=seed, policy="v2", counterfactual_guilds=5,
+                    budget=budget)  # fmt: skip
+    report = simulate(cfg)
+    tokens = report["llm_tokens"]
+    [claim] = [c for c in report["claims"] if "LLM use" in c["claim"]]
+    assert claim["passed"] and 0 < tokens["max_guild_day_tokens"] <= budget
+    assert all(c["passed"] for c in report["claims"])  # the other claims still hold
+    # positive control: the same rounds without the budget go past it in some guild-days
+    assert tokens["unbudgeted_max_guild_day_tokens"] > budget
+    assert tokens["unbudgeted_guild_days_over_budget"] > 0 and tokens["refused_by_budget"] > 0
+    unbudgeted = simulate(dataclasses.replace(cfg, budget=0))
+    free = unbudgeted["llm_tokens"]
+    assert free["max_guild_day_tokens"] == tokens["unbudgeted_max_guild_day_tokens"] > budget
+    assert free["refused_by_budget"] == 0
+    assert not [c for c in unbudgeted["claims"] if "LLM use" in c["claim"]]
+
+
+def test_a_budget_that_reserves_nothing_would_overshoot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # why a request reserves its most before it is sent: checked only against what was spent,
+    # the last request of a day pushes a guild past its budget, and the claim catches it
+    import actions.budget
+
+    monkeypatch.setattr(actions.budget, "reservation", lambda prompt, system, max_tokens: 0)
+    cfg = SimConfig(guilds=40, hours=6, seed=1, policy="v2", counterfactual_guilds=5, budget=5000)
+    report = simulate(cfg)
+    [claim] = [c for c in report["claims"] if "LLM use" in c["claim"]]
+    assert not claim["passed"] and report["llm_tokens"]["max_guild_day_tokens"] > 5000
