@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from actions.observer import ask_llm
+from actions.observer import BUDGET, ask_llm
 from actions.prompting import PromptView
 
 if TYPE_CHECKING:
@@ -154,7 +154,9 @@ async def ask_judge(
     )  # fmt: skip
     ctx.observer.judge_verdicts(llm=len(names))
     if reply.text is None:
-        logger.warning("LLM judge failed for %s: %s; treating as no", names, reply.error)
+        # a spent token budget is the operator's choice, not a failure
+        log = logger.info if reply.outcome == BUDGET else logger.warning
+        log("LLM judge failed for %s: %s; treating as no", names, reply.error)
         return dict.fromkeys(names, False)
     answer = reply.text
     verdicts = parse_batch_answer(answer, names)

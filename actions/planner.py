@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from actions.observer import ask_llm
+from actions.observer import BUDGET, ask_llm
 
 if TYPE_CHECKING:
     from actions.context import ActionContext
@@ -78,7 +78,8 @@ class LLMPlanner:
             grade=lambda text: _grade(text, report.activated), budget=ctx.budget,
         )  # fmt: skip
         if reply.text is None:
-            logger.warning("LLM planner failed (%s); using the rules", reply.error)
+            log = logger.info if reply.outcome == BUDGET else logger.warning  # (a choice)
+            log("LLM planner failed (%s); using the rules", reply.error)
             return RulePlanner.choose(ctx, report)
         name = _named(reply.text, report.activated)
         if name is not None:

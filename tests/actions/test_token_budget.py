@@ -173,3 +173,33 @@ def test_bad_limits_are_refused_in_a_sentence() -> None:
     with pytest.raises(ValueError, match="max_tokens must be >= 1, got 0"):
         BudgetPolicy(10, max_tokens=0)
     assert not BudgetPolicy().enabled and BudgetPolicy(0, 5).enabled
+
+
+async def test_every_purpose_falls_back_as_when_the_llm_is_absent() -> None:
+    # a guild whose day is spent: the judge reads no, the planner uses its rules, the writer's
+    # templates speak; nothing reaches the LLM and each refusal is counted with its purpose
+    from actions import BUILTIN_ACTIONS, ActionModifier, ContentWriter, LLMPlanner
+    from tests.actions.actions_testkit import FakeLLM, decision, make_ctx
+    from tests.actions.test_judge import by_name, judged
+
+    spent = GuildState(mood="bubbly", llm_day=day_of(2000.0), llm_tokens=10_000)
+    policy = BudgetPolicy(10_000, max_tokens=MAX)
+    llm, seen = FakeLLM(by_name({"a1"})), RecordingObserver()
+
+    def ctx(now: float = 2000.0):
+        return make_ctx("hi", llm=llm, observer=seen, budget=policy.for_guild(spent, now),
+                        decision=decision("join_conversation"), addressed=True)  # fmt: skip
+
+    judged_report = await ActionModifier([judged("a1")]).activate(ctx())
+    assert judged_report.activated == []  # the judge would have said yes to a1
+    c = ctx()
+    report = await ActionModifier(BUILTIN_ACTIONS).activate(c)
+    assert await LLMPlanner(llm).plan(c, report) == "join_conversation"  # the rules' pick
+    written = await ContentWriter(llm).write(c, "join_conversation")
+    assert written.source == "template" and written.llm_outcome == "budget" and written.text
+    assert llm.calls == [] and seen.requests == []
+    assert seen.exhausted == [("judge", "per_guild"), ("plan", "per_guild"),
+                              ("content", "per_guild")]  # fmt: skip
+    # positive control: the same guild on the next day asks the LLM for each
+    assert (await ActionModifier([judged("a1")]).activate(ctx(2000.0 + DAY_S))).activated == ["a1"]
+    assert len(llm.calls) == 1
