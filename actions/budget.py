@@ -3,9 +3,10 @@
 Before any LLM request (the writer's, the judge's, the planner's: every purpose goes through
 `actions.observer.ask_llm`), the round's `TokenBudget` *reserves* the most the request can cost
 (`reservation()`); the request is sent only if the reservation fits under both limits, and once it
-ended the real cost (the server's ``usage``, else the estimate) replaces the reservation
-(*settle*). A request the budget refuses is not sent: the writer's templates write the words, the
-judge reads it as no, the planner uses the rules, as when the LLM fails.
+ended the real cost (the server's ``usage``) replaces the reservation (*settle*); a server that
+reports no usage is charged the reservation, as an estimate could fall short of its real count.
+A request the budget refuses is not sent: the writer's templates write the words, the judge reads
+it as no, the planner uses the rules, as when the LLM fails.
 
 The rule this gives (`guildmind simulate --budget` checks it): a guild's tokens on a UTC day never
 exceed ``guild_daily_tokens``, and the tokens of every guild sharing one `GlobalLedger` never

@@ -262,7 +262,10 @@ async def ask_llm(
         prompt_tokens = estimate_tokens(prompt) + estimate_tokens(system or "")
         completion_tokens = estimate_tokens(text)  # the reasoning was written too
     if held is not None:
-        await budget.settle(held, (prompt_tokens or 0) + (completion_tokens or 0))  # type: ignore[union-attr]
+        # the server's count replaces the reservation; an estimate could fall short of what the
+        # server spent (another script, a reasoning model's thinking), so then the bound stays
+        used = None if estimated else (prompt_tokens or 0) + (completion_tokens or 0)
+        await budget.settle(held, used)  # type: ignore[union-attr]
     text = final_answer(text)  # nothing downstream ever sees a model's reasoning
     outcome = grade(text)
     observer.llm_request(

@@ -203,3 +203,16 @@ async def test_every_purpose_falls_back_as_when_the_llm_is_absent() -> None:
     # positive control: the same guild on the next day asks the LLM for each
     assert (await ActionModifier([judged("a1")]).activate(ctx(2000.0 + DAY_S))).activated == ["a1"]
     assert len(llm.calls) == 1
+
+
+async def test_a_server_that_reports_no_usage_is_charged_the_bound() -> None:
+    # an estimate from the text could fall short of the server's real count: the bound stays
+    from tests.actions.actions_testkit import FakeLLM
+
+    st = GuildState(mood="bubbly")
+    policy = BudgetPolicy(10 * cost(), max_tokens=MAX)
+    obs = RecordingObserver()
+    reply = await ask(FakeLLM("fine"), st, policy, obs=obs)
+    assert reply.outcome == "success" and st.llm_tokens == cost()
+    [req] = obs.requests
+    assert req.tokens_estimated and req.prompt_tokens + req.completion_tokens < cost()
