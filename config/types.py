@@ -18,7 +18,15 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from engine import MAX_PROMPT_LINES, GuildSettings, MoodBook, MoodProfile, QuietHours, RuleConfig
+from engine import (
+    MAX_PROMPT_LINES,
+    GuildSettings,
+    LearningConfig,
+    MoodBook,
+    MoodProfile,
+    QuietHours,
+    RuleConfig,
+)
 
 from .llm import LLMConfig
 from .urls import mask_url
@@ -278,6 +286,7 @@ class Config(msgspec.Struct, **_S):
     source: SourceConfig = SourceConfig()
     llm: LLMConfig | None = None  # None: template content only
     rules: RuleConfig = RuleConfig()
+    learning: LearningConfig = LearningConfig()  # rhythm, chattiness, affinity (issue 16)
     moods: dict[str, MoodProfile] = {}  # the configured moods only (overrides and additions)
     defaults: DefaultsConfig = DefaultsConfig()
     guilds: dict[int, GuildEntry] = {}

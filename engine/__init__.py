@@ -6,7 +6,15 @@ standard library and msgspec.
 
 from .baseline import V1Policy
 from .check import Check
-from .config import MAX_PROMPT_LINES, GuildSettings, QuietHours, RuleConfig
+from .config import (
+    CHATTINESS_RANGE,
+    FIXED,
+    MAX_PROMPT_LINES,
+    GuildSettings,
+    LearningConfig,
+    QuietHours,
+    RuleConfig,
+)
 from .decision import Decision
 from .engine import AutonomousEngine
 from .events import MAX_ID, Event, MemberJoinEvent, MessageEvent, PresenceEvent, Snowflake, valid_id
@@ -19,6 +27,8 @@ __all__ = [
     "ACTIONS",
     "ASLEEP",
     "BUILTIN_MOODS",
+    "CHATTINESS_RANGE",
+    "FIXED",
     "MAX_ID",
     "MAX_PROMPT_LINES",
     "RULES",
@@ -29,6 +39,7 @@ __all__ = [
     "GuildSettings",
     "GuildSnapshot",
     "GuildState",
+    "LearningConfig",
     "MemberJoinEvent",
     "MessageEvent",
     "MoodBook",

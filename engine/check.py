@@ -14,7 +14,8 @@ import random
 import string
 from datetime import datetime
 
-from .config import RuleConfig
+from . import learning
+from .config import LearningConfig, RuleConfig
 from .moods import ASLEEP, MoodProfile
 from .state import NEVER, WINDOW_MINUTES, GuildState
 
@@ -50,20 +51,24 @@ class Check:
     """One evaluation of a guild's rules at time `at` (seconds since the epoch).
 
     What a rule may read: `st` (the `GuildState`), `profile` (the mood's traits), `cfg` (the
-    `RuleConfig`), `at`, `started_at`, `by_message` (a new counted message asked for the check),
-    and the signals below, each computed once, on demand. What it may do: `roll` the dice and
-    note why it did not fire with `no`. `short` is set by the rule table to the short name of the
-    rule being run and prefixes its notes ("join: momentum 0.20 ≤ 0.63"); with `explain` False
-    (the hot path) notes are not even formatted.
+    `RuleConfig`), `learn` (the `LearningConfig`), `at`, `started_at`, `by_message` (a new
+    counted message asked for the check), and the signals below, each computed once, on demand
+    (`chattiness` and `rhythm` are what the guild taught the engine). What it may do: `roll`
+    the dice and note why it did not fire with `no`. `short` is set by the rule table to the
+    short name of the rule being run and prefixes its notes ("join: momentum 0.20 ≤ 0.63");
+    with `explain` False (the hot path) notes are not even formatted.
     """
 
     __slots__ = (
+        "_chattiness",
         "_hour",
         "_msgs5",
+        "_rhythm",
         "at",
         "by_message",
         "cfg",
         "explain",
+        "learn",
         "mood",
         "notes",
         "profile",
@@ -83,6 +88,7 @@ class Check:
         by_message: bool,
         rng: random.Random,
         explain: bool = True,
+        learn: LearningConfig | None = None,
     ) -> None:
         self.st, self.profile, self.cfg, self.at = st, profile, cfg, at
         self.started_at, self.by_message, self.rng = started_at, by_message, rng
@@ -92,6 +98,9 @@ class Check:
         self.short = ""
         self._msgs5 = -1
         self._hour = -1
+        self.learn = learn if learn is not None else _DEFAULT_LEARNING
+        self._chattiness = -1.0
+        self._rhythm = -1.0
 
     # signals ------------------------------------------------------------------------------
     @property
@@ -112,6 +121,41 @@ class Check:
     def momentum(self) -> float:
         """min(1, messages in the last 5 min / `momentum_messages`) (DESIGN §3: / 20)."""
         return min(1.0, self.messages_5min / self.cfg.momentum_messages)
+
+    @property
+    def chattiness(self) -> float:
+        """The guild's chattiness now: the admins' setting, else learned from feedback."""
+        if self._chattiness < 0.0:
+            self._chattiness = learning.chattiness(self.st, self.at, self.learn)
+        return self._chattiness
+
+    @property
+    def rhythm(self) -> float:
+        """How much likelier than usual people are around at this hour of this weekday in the
+        guild's zone (`learning.rhythm_weight`; 1.0 while nothing is learned)."""
+        if self._rhythm < 0.0:
+            st, learn = self.st, self.learn
+            if st.rhythm is None or learn.rhythm_strength <= 0.0:
+                self._rhythm = 1.0
+            else:
+                self._rhythm = learning.rhythm_weight(st, learning.local_slot(self.at, st), learn)
+        return self._rhythm
+
+    @property
+    def eagerness(self) -> float:
+        """What a time-based rule (break_silence, share_tweet, engage_user) weighs its chance
+        by: chattiness × rhythm."""
+        return self.chattiness * self.rhythm
+
+    def until_reweighed(self, when: float) -> float:
+        """`when`, or sooner if the weight of a time-based rule may change before it: the
+        rhythm's hour ends (the next hour's weight differs), or a learned chattiness drifts
+        back to 1. A rule's `wake` bounds its time with this, so the guild looks again then."""
+        st = self.st
+        moving = st.chattiness != 1.0 and st.settings.chattiness is None
+        if (st.rhythm is None or self.learn.rhythm_strength <= 0.0) and not moving:
+            return when
+        return min(when, (int(self.at) // 3600 + 1) * 3600.0)
 
     @property
     def since_action(self) -> float:
@@ -139,6 +183,8 @@ class Check:
             "sociability": self.profile.sociability,
             "impulsiveness": self.profile.impulsiveness,
             "curiosity": self.profile.curiosity,
+            "chattiness": round(self.chattiness, 3),
+            "rhythm": round(self.rhythm, 3),
         }
 
     # dice and notes -----------------------------------------------------------------------
@@ -175,6 +221,9 @@ class Check:
         if quiet is not None and zone_minute is not None and quiet.contains(zone_minute):
             return f"quiet hours {quiet.start}–{quiet.end} in {st.settings.timezone}"
         return None
+
+
+_DEFAULT_LEARNING = LearningConfig()
 
 
 def zone_minute(at: float, st: GuildState) -> int | None:

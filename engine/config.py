@@ -79,6 +79,111 @@ class RuleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
         return self.silence_base_s * (2.0 - energy)
 
 
+class LearningConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """What the engine learns per guild from counters alone: its week's rhythm, a chattiness
+    that follows feedback, and members' affinity (issue 16). Seconds, counts and factors.
+
+    Rhythm: an hour-of-week profile of human messages in the guild's time zone (168 slots,
+    halved every `rhythm_half_life_days`). The time-based rules (break_silence, share_tweet,
+    engage_user) weigh their chance by `rhythm_weight(slot)`: the slot's activity relative to the
+    guild's mean hour (the hour-of-day profile mixed in by `rhythm_day_prior`, so a guild seen
+    for a day has a plausible week), bounded to [`rhythm_min_weight`, `rhythm_max_weight`],
+    trusted in proportion to the messages seen up to `rhythm_min_messages` (a new guild is
+    neutral) and scaled by `rhythm_strength` (0: off).
+
+    Chattiness: a per-guild factor in [`chattiness_min`, `chattiness_max`] on how readily the bot
+    speaks on its own. A remark of its own answered by a human within `feedback_window_s`
+    multiplies it by `answered_step`; one left unanswered by `ignored_step`; `/guildmind pause`
+    by `paused_step`; a member telling it to be quiet (one of `quiet_phrases`, in a message
+    that addresses the bot; the hosts match them, the engine never sees text) by `hushed_step`.
+    It returns to 1 with a half-life of `chattiness_half_life_s`. `feedback` off: it stays 1.
+
+    Affinity: per member who answered the bot (one of the first `affinity_per_remark` members
+    to speak within `feedback_window_s` of a remark), how often (capped) and when last; at most
+    `affinity_max_members` per guild (the least recently answering go first), each forgotten
+    `affinity_ttl_s` after their last answer. engage_user's chance is multiplied by
+    1 + `affinity_weight` × min(1, answers / `affinity_regular`).
+    """
+
+    rhythm_strength: float = 1.0
+    rhythm_half_life_days: float = 14.0
+    rhythm_min_messages: float = 300.0
+    rhythm_day_prior: float = 1.0
+    rhythm_min_weight: float = 0.1
+    rhythm_max_weight: float = 2.0
+    feedback: bool = True
+    chattiness_min: float = 0.5
+    chattiness_max: float = 2.0
+    chattiness_half_life_s: float = 3 * 86400.0
+    feedback_window_s: float = 600.0
+    answered_step: float = 1.1
+    ignored_step: float = 0.93
+    paused_step: float = 0.7
+    hushed_step: float = 0.6
+    quiet_phrases: tuple[str, ...] = (
+        "be quiet",
+        "shut up",
+        "stop talking",
+        "talk less",
+        "too chatty",
+        "hush",
+        "stfu",
+    )
+    affinity_max_members: int = 300
+    affinity_per_remark: int = 3
+    affinity_ttl_s: float = 30 * 86400.0
+    affinity_regular: int = 5
+    affinity_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check("learning", "rhythm_strength", self.rhythm_strength, 0.0, 1.0)
+        _check("learning", "rhythm_half_life_days", self.rhythm_half_life_days, 0.5, 3650.0)
+        _check("learning", "rhythm_min_messages", self.rhythm_min_messages, 1.0)
+        _check("learning", "rhythm_day_prior", self.rhythm_day_prior, 0.0, 100.0)
+        _check("learning", "rhythm_min_weight", self.rhythm_min_weight, 0.0, 1.0)
+        _check("learning", "rhythm_max_weight", self.rhythm_max_weight, 1.0, 10.0)
+        _check("learning", "chattiness_min", self.chattiness_min, 0.05, 1.0)
+        _check("learning", "chattiness_max", self.chattiness_max, 1.0, 10.0)
+        _check("learning", "chattiness_half_life_s", self.chattiness_half_life_s, 60.0)
+        _check("learning", "feedback_window_s", self.feedback_window_s, 1.0, 86400.0)
+        _check("learning", "answered_step", self.answered_step, 1.0, 10.0)
+        for field in ("ignored_step", "paused_step", "hushed_step"):
+            _check("learning", field, getattr(self, field), 0.01, 1.0)
+        if not isinstance(self.feedback, bool):
+            raise ValueError(f"learning.feedback must be true or false, got {self.feedback!r}")
+        for phrase in self.quiet_phrases:
+            if not (isinstance(phrase, str) and phrase.strip()):
+                raise ValueError(
+                    f"learning.quiet_phrases must be non-empty strings, got {phrase!r}"
+                )
+        _check("learning", "affinity_max_members", self.affinity_max_members, 0, 100_000)
+        if not isinstance(self.affinity_max_members, int):
+            raise ValueError(
+                "learning.affinity_max_members must be a whole number, "
+                f"got {self.affinity_max_members!r}"
+            )
+        _check("learning", "affinity_per_remark", self.affinity_per_remark, 1, 1000)
+        _check("learning", "affinity_ttl_s", self.affinity_ttl_s, 60.0)
+        _check("learning", "affinity_regular", self.affinity_regular, 1)
+        _check("learning", "affinity_weight", self.affinity_weight, 0.0, 10.0)
+
+    def quiet_words(self, text: str) -> bool:
+        """Whether `text` (a message addressing the bot) tells it to be quiet: one of
+        `quiet_phrases`, case-insensitive, as whole words."""
+        low = " " + " ".join(text.lower().split()) + " "
+        for ch in ",.!?;:…":
+            low = low.replace(ch, " ")
+        return any(f" {p.lower()} " in low for p in self.quiet_phrases)
+
+
+FIXED = LearningConfig(rhythm_strength=0.0, feedback=False, affinity_weight=0.0)
+"""Nothing learned: the engine as it was before issue 16 (the simulation's "fixed v2")."""
+
+
+CHATTINESS_RANGE = (0.25, 2.0)
+"""What admins may set a guild's chattiness to (`/guildmind chattiness`)."""
+
+
 def _minutes(owner: str, text: str) -> int:
     try:
         hours, minutes = text.split(":")
@@ -137,8 +242,13 @@ class GuildSettings(
     prompt_lines: int = MAX_PROMPT_LINES
     prompt_max_age_s: float = 1800.0
     prompt_names: bool = False
+    # set by the admins (`/guildmind chattiness`), within CHATTINESS_RANGE; None: learned
+    chattiness: float | None = None
 
     def __post_init__(self) -> None:
+        if self.chattiness is not None:
+            lo, hi = CHATTINESS_RANGE
+            _check("settings", "chattiness", self.chattiness, lo, hi)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

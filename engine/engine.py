@@ -14,8 +14,9 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
+from . import learning
 from .check import Check, local_time, zone_minute
-from .config import GuildSettings, RuleConfig
+from .config import GuildSettings, LearningConfig, RuleConfig
 from .decision import Decision
 from .events import Event, MemberJoinEvent, MessageEvent, PresenceEvent, valid_id
 from .moods import ASLEEP, MoodBook
@@ -49,6 +50,9 @@ class AutonomousEngine:
         Optional `() -> float`, used when a method is called without `at=`.
     rules, moods:
         Thresholds and mood profiles; the defaults are DESIGN §3's and `engine/moods.toml`.
+    learning:
+        What is learned per guild (rhythm, chattiness, affinity) and how much it weighs
+        (`LearningConfig`; `engine.FIXED` learns nothing, the engine before issue 16).
     default_mood, default_settings:
         What a guild starts with when first seen.
     table:
@@ -73,6 +77,7 @@ class AutonomousEngine:
         clock: Callable[[], float] | None = None,
         rules: RuleConfig | None = None,
         moods: MoodBook | None = None,
+        learning: LearningConfig | None = None,
         default_mood: str = "neutral",
         default_settings: GuildSettings | None = None,
         table: Iterable[Rule] = RULES,
@@ -81,6 +86,7 @@ class AutonomousEngine:
         self.rng = rng if rng is not None else random.Random()
         self.clock = clock
         self.rules = rules or RuleConfig()
+        self.learning = learning or LearningConfig()
         self.moods = moods or MoodBook()
         self.default_mood = self.moods.check(default_mood)
         self.default_settings = default_settings or GuildSettings()
@@ -131,7 +137,9 @@ class AutonomousEngine:
         if st is None:
             return None
         r = self.rules
-        when = st.personal_until(r.online_ttl_s, r.engage_activity_window_s)
+        when = st.personal_until(
+            r.online_ttl_s, r.engage_activity_window_s, self.learning.affinity_ttl_s
+        )
         return None if when == NEVER else when
 
     def expire_personal(self, guild_id: int, at: float) -> bool:
@@ -140,7 +148,9 @@ class AutonomousEngine:
         if st is None:
             return False
         r = self.rules
-        return st.expire_personal(self._time(at), r.online_ttl_s, r.engage_activity_window_s)
+        return st.expire_personal(
+            self._time(at), r.online_ttl_s, r.engage_activity_window_s, self.learning.affinity_ttl_s
+        )
 
     def forget_user(self, guild_id: int, user_id: int) -> bool:
         """Erase what the guild holds about one member; True when it held something."""
@@ -193,22 +203,19 @@ class AutonomousEngine:
         Bots' messages (the bot's own included) do not count: the bot's speech is recorded with
         `record_action`. Messages outside the guild's autonomous channels are ignored.
         """
-        return self._count(
-            self._guild(guild_id), author_is_bot, self._time(at), channel_id, author_id
-        )
-
-    @staticmethod
-    def _count(
-        st: GuildState,
-        author_is_bot: bool,
-        at: float,
-        channel_id: int | None,
-        author_id: int | None,
-    ) -> bool:
+        st, at = self._guild(guild_id), self._time(at)
         if author_is_bot or not _counts_in(st.settings, channel_id):
             return False
-        st.add_message(at, author_id, channel_id)
+        if st.add_message(at, author_id, channel_id):
+            self._new_hour(st, at)
+        if st.remark_at != NEVER:
+            learning.heard(st, at, author_id, self.learning)
         return True
+
+    def _new_hour(self, st: GuildState, at: float) -> None:
+        """A message in a later hour than the rhythm profile's: roll the profile, count it."""
+        learning.roll_rhythm(st, int(at) // 3600, self.learning)
+        st.rhythm_n += 1
 
     def track_presence(
         self,
@@ -258,7 +265,10 @@ class AutonomousEngine:
                 settings, event.channel_id
             ):
                 return False
-            st.add_message(at, event.author_id, event.channel_id)
+            if st.add_message(at, event.author_id, event.channel_id):
+                self._new_hour(st, at)  # once an hour per guild
+            if st.remark_at != NEVER:  # the bot's remark waits for an answer: this may be one
+                learning.heard(st, at, event.author_id, self.learning)
             return True
         if kind is PresenceEvent:
             self._presence(
@@ -281,7 +291,47 @@ class AutonomousEngine:
         """Replace a guild's settings (channels, time zone, quiet hours, pause)."""
         if not isinstance(settings, GuildSettings):
             raise ValueError(f"settings must be GuildSettings, got {type(settings).__name__}")
-        self._guild(guild_id).settings = settings
+        st = self._guild(guild_id)
+        if st.settings.timezone != settings.timezone:
+            st.rhythm_hour = -1  # the next message finds its slot in the new zone
+        st.settings = settings
+
+    def feedback(self, guild_id: int, kind: str, *, at: float | None = None) -> None:
+        """Feedback the runtime saw: "paused" (the admins paused the bot) or "hushed" (a member
+        told it to be quiet); each lowers the guild's chattiness (`LearningConfig`). Answered
+        and ignored remarks the engine sees for itself. ValueError for another kind."""
+        at = self._time(at)
+        if kind not in ("paused", "hushed"):
+            raise ValueError(f"feedback kind must be 'paused' or 'hushed', got {kind!r}")
+        learning.move(self._guild(guild_id), at, kind, self.learning)
+
+    def learned(self, guild_id: int, *, at: float | None = None) -> dict[str, object] | None:
+        """What the guild taught the engine, for status views: the chattiness in use (and
+        whether the admins set it), the learned one, what last moved it and when, the
+        feedback counts, the rhythm weight now and how far it is trusted; None when unknown."""
+        at = self._time(at)
+        st = self._guilds.get(guild_id)
+        if st is None:
+            return None
+        cfg = self.learning
+        learning.settle(st, at, cfg)
+        return {
+            "chattiness": round(learning.chattiness(st, at, cfg), 3),
+            "chattiness_set": st.settings.chattiness,
+            "chattiness_learned": round(learning.learned_chattiness(st, at, cfg), 3),
+            "moved_by": st.chattiness_why,
+            "moved_why": learning.why(st.chattiness_why),
+            "moved_at": st.chattiness_at if st.chattiness_why else None,
+            "feedback": dict(zip(learning.FEEDBACK, st.feedback, strict=True)),
+            "rhythm_now": round(learning.rhythm_weight(st, learning.local_slot(at, st), cfg), 3),
+            "rhythm_trust": round(min(1.0, st.rhythm_total / cfg.rhythm_min_messages), 3),
+            "members_known": len(st.affinity or ()),
+        }
+
+    def week_profile(self, guild_id: int) -> list[float] | None:
+        """The guild's 168 learned rhythm weights (Monday 00:00 local first); None if unknown."""
+        st = self._guilds.get(guild_id)
+        return None if st is None else learning.week_profile(st, self.learning)
 
     def record_action(self, guild_id: int, action: str, *, at: float | None = None) -> None:
         """The bot spoke in this guild (autonomously or in reply). Call before sending."""
@@ -294,8 +344,10 @@ class AutonomousEngine:
         st.unanswered += 1  # until a human speaks (`GuildState.add_message`)
         st.messages_since_appearance = 0
         rule = self.table.by_name.get(action)
-        if rule is not None and rule.on_record is not None:
-            rule.on_record(st)
+        if rule is not None:  # a remark of its own (not a reply): does anyone answer it?
+            learning.remarked(st, at, self.learning)
+            if rule.on_record is not None:
+                rule.on_record(st)
 
     # decisions ----------------------------------------------------------------------------
     def should_take_action(
@@ -351,9 +403,11 @@ class AutonomousEngine:
         self, guild_id: int, st: GuildState, at: float, by_message: bool, *, explain: bool
     ) -> Decision | None:
         trigger = "message" if by_message else "timer"
+        if st.remark_at != NEVER:
+            learning.settle(st, at, self.learning)
         chk = Check(
             st, self.moods.profile(st.mood), self.rules, at, self.started_at, by_message,
-            self.rng, explain,
+            self.rng, explain, self.learning,
         )  # fmt: skip
         blocked = chk.gate(zone_minute(at, st))
         if blocked is not None:
@@ -400,7 +454,12 @@ class AutonomousEngine:
         if st.settings.paused or st.mood == ASLEEP or st.left_at != NEVER:
             return None
         rules = self.rules
-        chk = Check(st, self.moods.profile(st.mood), rules, at, self.started_at, False, self.rng)
+        if st.remark_at != NEVER:
+            learning.settle(st, at, self.learning)
+        chk = Check(
+            st, self.moods.profile(st.mood), rules, at, self.started_at, False, self.rng,
+            True, self.learning,
+        )  # fmt: skip
         ready = max(self.started_at + rules.startup_s, st.last_action_at + rules.min_interval_s)
         when = self.table.next_wake(chk, ready)
         quiet = st.settings.quiet_hours
@@ -419,8 +478,9 @@ class AutonomousEngine:
         if st is None:
             return None
         return Check(
-            st, self.moods.profile(st.mood), self.rules, at, self.started_at, False, self.rng
-        ).signals()
+            st, self.moods.profile(st.mood), self.rules, at, self.started_at, False, self.rng,
+            True, self.learning,
+        ).signals()  # fmt: skip
 
     # persistence --------------------------------------------------------------------------
     def snapshot(self, guild_id: int) -> bytes:

@@ -8,14 +8,27 @@ fires wins. Adding a rule is writing its three functions and one entry. What doe
 gates and signals (`engine.check`), running the table (`engine.table`), storing events, clocks,
 I/O. Randomness is only ever the check's rng, through `Check.roll`. Every number is a `RuleConfig`
 field (DESIGN §3's defaults).
+
+What the guild taught the engine (issue 16) weighs in: the chattiness multiplies the chance of
+every roll; the time-based rules (engage_user, break_silence, share_tweet) weigh theirs by the
+eagerness (chattiness × the rhythm of this hour of the week), which also shortens or lengthens
+break_silence's quiet period and share_tweet's cooldown; engage_user prefers members who answer
+the bot. At chattiness 1 with nothing learned, every rule is DESIGN §3's, dice included.
 """
 
 from __future__ import annotations
 
+from . import learning
 from .check import Check, ago, last
 from .config import RuleConfig
 from .state import GuildState
 from .table import Rule
+
+
+def _times(value: float, name: str) -> str:
+    """` × chattiness 1.20` for a factor other than 1, else nothing (reasons stay short)."""
+    return "" if value == 1.0 else f" × {name} {value:.2f}"
+
 
 # A rule's three functions are written side by side: `answers` and `wake` are bounds of `fires`
 # (what it needs whatever the mood; what only time can change), so they change together.
@@ -35,13 +48,15 @@ def _join(c: Check) -> str | None:
         )
     if c.since_action <= cfg.join_cooldown_s:
         return c.no("last action {:ago} ago", c.since_action)
-    ok, value = c.roll(p.impulsiveness)
+    chatty = c.chattiness
+    ok, value = c.roll(p.impulsiveness * chatty)
+    times = _times(chatty, "chattiness")
     if not ok:
-        return c.no("roll {:.2f} ≥ impulsiveness {:.2f}", value, p.impulsiveness)
+        return c.no("roll {:.2f} ≥ impulsiveness {:.2f}{}", value, p.impulsiveness, times)
     return (
         f"conversation has momentum {c.momentum:.2f} > {need:.2f} with "
         f"{st.messages_since_appearance} messages since the bot spoke "
-        f"(roll {value:.2f} < impulsiveness {p.impulsiveness:.2f})"
+        f"(roll {value:.2f} < impulsiveness {p.impulsiveness:.2f}{times})"
     )
 
 
@@ -75,12 +90,17 @@ def _engage(c: Check) -> str | None:
         return c.no("last action {:ago} ago", c.since_action)
     if c.momentum >= cfg.engage_max_momentum:
         return c.no("the chat is busy (momentum {:.2f})", c.momentum)
-    ok, value = c.roll(p.sociability)
+    learn, eager = c.learn, c.eagerness
+    answers = learning.answers_of(st, st.activity_user)
+    liking = 1.0 + learn.affinity_weight * min(1.0, answers / learn.affinity_regular)
+    ok, value = c.roll(p.sociability * eager * liking)
+    times = _times(eager, "eagerness") + _times(liking, "affinity")
     if not ok:
-        return c.no("roll {:.2f} ≥ sociability {:.2f}", value, p.sociability)
+        return c.no("roll {:.2f} ≥ sociability {:.2f}{}", value, p.sociability, times)
+    who = f" ({learning.familiarity(answers, learn)})" if learn.affinity_max_members else ""
     return (
-        f"a member started {st.activity_name!r} {ago(age)} ago, {last(c.since_action)} "
-        f"(roll {value:.2f} < sociability {p.sociability:.2f})"
+        f"a member started {st.activity_name!r} {ago(age)} ago{who}, {last(c.since_action)} "
+        f"(roll {value:.2f} < sociability {p.sociability:.2f}{times})"
     )
 
 
@@ -160,6 +180,8 @@ def _silence(c: Check) -> str | None:
         return c.no("{} messages in the last hour", c.messages_hour)
     quiet = c.at - c.quiet_since()
     need = cfg.quiet_period_s(p.energy)
+    eager = 1.0 if c.by_message else c.eagerness  # whoever spoke is there: no weighing
+    need /= eager
     if quiet <= need:
         return c.no("quiet for {:ago} ≤ {:ago}", quiet, need)
     if c.by_message:  # someone spoke into the quiet chat: they are here, and get an answer
@@ -171,12 +193,13 @@ def _silence(c: Check) -> str | None:
         return c.no("{} remarks in a row went unanswered", st.unanswered)
     if not st.someone_present(c.at, cfg.online_ttl_s):
         return c.no("nobody is online")
-    ok, value = c.roll(p.energy)
+    ok, value = c.roll(p.energy * eager)
+    times = _times(eager, "eagerness")
     if not ok:
-        return c.no("roll {:.2f} ≥ energy {:.2f}", value, p.energy)
+        return c.no("roll {:.2f} ≥ energy {:.2f}{}", value, p.energy, times)
     return (
         f"quiet for {ago(quiet)} (> {ago(need)}) with {c.messages_hour} messages in "
-        f"the last hour and someone online (roll {value:.2f} < energy {p.energy:.2f})"
+        f"the last hour and someone online (roll {value:.2f} < energy {p.energy:.2f}{times})"
     )
 
 
@@ -185,8 +208,9 @@ def _silence_wake(c: Check) -> float | None:
     if until is None:
         return None
     cfg = c.cfg
-    quiet_end = c.quiet_since() + cfg.quiet_period_s(c.profile.energy)
+    quiet_end = c.quiet_since() + cfg.quiet_period_s(c.profile.energy) / c.eagerness
     when = max(quiet_end, c.st.hour_count_below_at(cfg.silence_max_messages_hour, c.at))
+    when = c.until_reweighed(when)
     return when if when < until else None
 
 
@@ -204,15 +228,22 @@ def _share(c: Check) -> str | None:
     if c.messages_hour >= cfg.share_max_messages_hour:
         return c.no("{} messages in the last hour", c.messages_hour)
     since = c.at - max(st.last_action_at, c.started_at)
-    if since <= cfg.share_cooldown_s:
-        return c.no("last action or start {:ago} ago", since)
+    eager = c.eagerness
+    if since <= cfg.share_cooldown_s / eager:
+        return c.no("last action or start {:ago} ago{}", since, _times(eager, "eagerness"))
     if st.unanswered >= cfg.max_unanswered:
         return c.no("{} remarks in a row went unanswered", st.unanswered)
     if not st.someone_present(c.at, cfg.online_ttl_s):
         return c.no("nobody is online to read it")
+    times = ""
+    if eager < 1.0:  # fewer posts where people are seldom around (no die at all otherwise)
+        ok, value = c.roll(eager)
+        if not ok:
+            return c.no("roll {:.2f} ≥ eagerness {:.2f}", value, eager)
+        times = f" (roll {value:.2f} < eagerness {eager:.2f})"
     return (
         f"a quiet hour ({c.messages_hour} messages) and curiosity "
-        f"{p.curiosity:.2f}: sharing a post, {last(since)}"
+        f"{p.curiosity:.2f}: sharing a post, {last(since)}{times}"
     )
 
 
@@ -221,8 +252,9 @@ def _share_wake(c: Check) -> float | None:
     until = _room_open_until(c)
     if until is None or c.profile.curiosity < cfg.share_min_curiosity:
         return None
-    share_at = max(c.st.last_action_at, c.started_at) + cfg.share_cooldown_s
+    share_at = max(c.st.last_action_at, c.started_at) + cfg.share_cooldown_s / c.eagerness
     when = max(share_at, c.st.hour_count_below_at(cfg.share_max_messages_hour, c.at))
+    when = c.until_reweighed(when)
     return when if when < until else None
 
 

@@ -8,11 +8,19 @@ Personal data is kept only while a rule needs it: the members seen online (user 
 presence window (`RuleConfig.online_ttl_s`), who started which activity for the engage window
 (`RuleConfig.engage_activity_window_s`, and only until the bot engaged it). `personal_until()`
 says when the next of them runs out and `expire_personal()` drops what has, from memory and
-(being absent from the next snapshot) from the store; `forget_user()` drops one member's.
+(being absent from the next snapshot) from the store; `forget_user()` drops one member's. The
+members who answered the bot (`affinity`: user id → how often, when last) are kept at most
+`LearningConfig.affinity_ttl_s` after their last answer, and at most `affinity_max_members` of
+them (the least recent go first).
+
+What the engine learns (`engine.learning`) lives here too: the week's rhythm (168 two-byte
+slots of decayed human-message counts, 336 bytes, made at the guild's first message), the
+chattiness and what last moved it, the bot's last remark waiting for an answer.
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
 
 import msgspec
@@ -24,7 +32,10 @@ WINDOW_MINUTES = 60
 SHORT_MINUTES = 5
 MAX_PER_MINUTE = 0xFFFF
 MAX_PRESENT = 8  # members remembered as online; enough to know the room is not empty
-SNAPSHOT_VERSION = 3  # 2: left_at; personal data expires. 3: the LLM token ledger (older load)
+SNAPSHOT_VERSION = 4  # 2: left_at; personal data expires. 3: the LLM token ledger (older load)
+# 4: rhythm, chattiness, affinity
+RHYTHM_SLOTS = 168  # hours of a week
+RHYTHM_UNIT = 64  # a message in a rhythm slot (1/64ths: the daily decay keeps some precision)
 
 
 def _ring_sum(buckets: array, first: int, last: int) -> int:
@@ -63,11 +74,31 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
     # flight counted at their reservation (`actions.budget`); a plain counter, no content
     llm_day: int = 0
     llm_tokens: int = 0
+    # learned (engine.learning): the week's rhythm in the guild's zone …
+    rhythm: array | None = None  # RHYTHM_SLOTS counts in 1/RHYTHM_UNIT messages, decayed
+    rhythm_total: float = 0.0  # messages the profile holds, decayed alike (how far to trust it)
+    rhythm_hour: int = -1  # epoch hour whose slot is `rhythm_slot` (-1: none yet)
+    rhythm_slot: int = 0
+    rhythm_n: int = 0  # messages in that hour so far (added to its slot when it ends)
+    rhythm_day: int = 0  # epoch day of the last decay
+    # … its chattiness (1.0 at `chattiness_at`, returning to 1 from there), what moved it …
+    chattiness: float = 1.0
+    chattiness_at: float = 0.0
+    chattiness_why: str | None = None
+    feedback: tuple[int, int, int, int] = (0, 0, 0, 0)  # learning.FEEDBACK counts
+    remark_at: float = NEVER  # the bot's last own remark, while it waits for an answer
+    remark_answered: bool = False
+    remark_heard: int = 0  # members credited with answering it (affinity)
+    # … and who answered the bot: user id → (answers, when last), oldest first (capped)
+    affinity: dict[int, tuple[int, float]] | None = None
 
-    def add_message(self, at: float, author_id: int | None, channel_id: int | None) -> None:
+    def add_message(self, at: float, author_id: int | None, channel_id: int | None) -> bool:
         """Count one human message at time `at` (the hot path: kept in one flat method).
 
         It answers the bot: the count of its remarks in a row that went unanswered starts over.
+        Returns True when it falls in a later hour than the rhythm profile's current one: the
+        caller rolls the profile (`learning.roll_rhythm`) and counts it then; else it is
+        counted here, in `rhythm_n`.
         """
         if at >= self.last_human_at:
             self.prev_human_at = self.last_human_at
@@ -96,6 +127,10 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
                 present[author_id] = at  # cheaper than moving the key: eviction is roughly LRU
                 if len(present) > MAX_PRESENT:
                     del present[next(iter(present))]
+        if minute // 60 > self.rhythm_hour:
+            return True
+        self.rhythm_n += 1  # into the profile when the hour is over (`learning.roll_rhythm`)
+        return False
 
     def _advance(self, minute: int) -> None:
         if minute - self.minute >= WINDOW_MINUTES:
@@ -172,19 +207,34 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
         return max(self.present.values(), default=NEVER) + ttl_s if self.present else NEVER
 
     # personal data --------------------------------------------------------------------------
-    def personal_until(self, ttl_s: float, window_s: float) -> float:
+    def personal_until(self, ttl_s: float, window_s: float, affinity_s: float = NEVER) -> float:
         """When the next piece of personal data held here stops being needed (NEVER: none held):
         a member seen online `ttl_s` after they were seen, an activity `window_s` after it
-        started (1 ms past the edge: `engage_user` still fires at exactly `window_s`)."""
+        started (1 ms past the edge: `engage_user` still fires at exactly `window_s`), a member's
+        affinity `affinity_s` after their last answer."""
         when = min(self.present.values()) + ttl_s if self.present else NEVER
         if self.activity_user is not None or self.activity_name is not None:
             until = self.activity_at + window_s + 1e-3
             when = until if when == NEVER else min(when, until)
+        if self.affinity:  # ordered by last answer: the first is the oldest
+            until = next(iter(self.affinity.values()))[1] + affinity_s
+            when = until if when == NEVER else min(when, until)
         return when
 
-    def expire_personal(self, at: float, ttl_s: float, window_s: float) -> bool:
+    def expire_personal(
+        self, at: float, ttl_s: float, window_s: float, affinity_s: float = NEVER
+    ) -> bool:
         """Drop the personal data no rule needs at `at` any more; True when something went."""
         changed = False
+        aff = self.affinity
+        if aff:
+            for uid, (_, last) in list(aff.items()):
+                if at - last < affinity_s:
+                    break
+                del aff[uid]
+                changed = True
+            if not aff:
+                self.affinity = None
         present = self.present
         if present is not None:
             gone = [uid for uid, seen in present.items() if at - seen >= ttl_s]
@@ -210,11 +260,17 @@ class GuildState(msgspec.Struct, gc=False, kw_only=True):
         if self.activity_user == user_id:
             self.activity_user = self.activity_name = None
             changed = True
+        if self.affinity is not None and user_id in self.affinity:
+            del self.affinity[user_id]
+            if not self.affinity:
+                self.affinity = None
+            changed = True
         return changed
 
     def forget_people(self) -> None:
         """Drop every member's data (the bot left: no rule runs here any more)."""
         self.present = None
+        self.affinity = None
         self.activity_user = self.activity_name = None
 
 
@@ -247,9 +303,24 @@ class GuildSnapshot(msgspec.Struct, kw_only=True, tag="guild", tag_field="kind")
     left_at: float = NEVER  # version 2
     llm_day: int = 0  # version 3
     llm_tokens: int = 0  # version 3
+    rhythm: bytes | None = None  # version 4: RHYTHM_SLOTS little-endian uint16
+    rhythm_total: float = 0.0
+    rhythm_hour: int = -1
+    rhythm_slot: int = 0
+    rhythm_n: int = 0
+    rhythm_day: int = 0
+    chattiness: float = 1.0
+    chattiness_at: float = 0.0
+    chattiness_why: str | None = None
+    feedback: tuple[int, int, int, int] = (0, 0, 0, 0)
+    remark_at: float = NEVER
+    remark_answered: bool = False
+    remark_heard: int = 0
+    affinity: list[tuple[int, int, float]] | None = None  # (user id, answers, last), oldest first
 
 
-_FIELDS = tuple(f for f in GuildState.__struct_fields__ if f != "hour_total")
+_DERIVED = ("hour_total",)  # rebuilt on restore
+_FIELDS = tuple(f for f in GuildState.__struct_fields__ if f not in _DERIVED)
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(GuildSnapshot)
 
@@ -261,6 +332,14 @@ def snapshot(state: GuildState) -> bytes:
         values["buckets"] = state.buckets.tolist()
     if state.present is not None:
         values["present"] = dict(state.present)
+    if state.rhythm is not None:
+        rhythm = state.rhythm
+        if sys.byteorder != "little":
+            rhythm = array("H", rhythm)
+            rhythm.byteswap()
+        values["rhythm"] = rhythm.tobytes()
+    if state.affinity is not None:
+        values["affinity"] = [(uid, n, last) for uid, (n, last) in state.affinity.items()]
     return _encoder.encode(GuildSnapshot(**values))
 
 
@@ -284,4 +363,15 @@ def restore(data: bytes) -> GuildState:
             raise ValueError(f"guild snapshot window has {len(snap.buckets)} buckets, not 60")
         values["buckets"] = array("H", snap.buckets)
         values["hour_total"] = sum(snap.buckets)
+    if snap.rhythm is not None:
+        if len(snap.rhythm) != 2 * RHYTHM_SLOTS:
+            raise ValueError(
+                f"guild snapshot rhythm has {len(snap.rhythm)} bytes, not {2 * RHYTHM_SLOTS}"
+            )
+        rhythm = array("H", snap.rhythm)
+        if sys.byteorder != "little":
+            rhythm.byteswap()
+        values["rhythm"] = rhythm
+    if snap.affinity is not None:
+        values["affinity"] = {uid: (n, last) for uid, n, last in snap.affinity} or None
     return GuildState(**values)

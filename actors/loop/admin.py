@@ -27,6 +27,7 @@ CHANGEABLE = (
     "prompt_lines",
     "prompt_max_age_s",
     "prompt_names",
+    "chattiness",
 )
 
 
@@ -51,6 +52,7 @@ def status(core: HostCore, guild_id: int) -> dict[str, Any] | None:
         "last_action_at": st.last_action_at,
         "messages_since_appearance": st.messages_since_appearance,
         "signals": core.engine.signals(guild_id, at=core.clock.now()),
+        "learned": core.engine.learned(guild_id, at=core.clock.now()),
         "last_decision": msgspec.to_builtins(last) if last else None,
         "settings": {
             "channels": sorted(s.channels),
@@ -126,8 +128,9 @@ async def set_mood(core: HostCore, guild_id: int, mood: str) -> dict[str, Any]:
 
 async def configure(core: HostCore, guild_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Change some of channels (ids; [] = the default channel), timezone, quiet_hours
-    ([start, end] as 'HH:MM', or None for none), paused, and what an LLM prompt may carry:
-    prompt_transcript, prompt_lines, prompt_max_age_s, prompt_names."""
+    ([start, end] as 'HH:MM', or None for none), paused (pausing also lowers the learned
+    chattiness), chattiness (a number in `engine.CHATTINESS_RANGE`, or None: learned), and what
+    an LLM prompt may carry: prompt_transcript, prompt_lines, prompt_max_age_s, prompt_names."""
     unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
         raise ValueError(f"cannot change {', '.join(unknown)}; only {', '.join(CHANGEABLE)}.")
@@ -152,7 +155,13 @@ async def configure(core: HostCore, guild_id: int, changes: dict[str, Any]) -> d
         fields["prompt_lines"] = int(changes["prompt_lines"])
     if "prompt_max_age_s" in changes:
         fields["prompt_max_age_s"] = float(changes["prompt_max_age_s"])
+    if "chattiness" in changes:
+        chosen = changes["chattiness"]
+        fields["chattiness"] = None if chosen is None else float(chosen)
+    pausing = fields["paused"] and not st.settings.paused
     core.engine.configure(guild_id, GuildSettings(**fields))  # validates: ValueError
+    if pausing:  # the admins wanted less of it: the learned chattiness goes down too
+        core.engine.feedback(guild_id, "paused", at=now)
     await _persist(core, guild_id)
     found = status(core, guild_id)
     assert found is not None

@@ -57,6 +57,7 @@ def make_engine(config: Config, *, started_at: float, seed: int | None) -> Auton
         rng=random.Random(seed),
         started_at=started_at,
         rules=config.rules,
+        learning=config.learning,
         moods=config.mood_book(),
         default_mood=config.defaults.mood,
     )

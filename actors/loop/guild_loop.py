@@ -420,6 +420,18 @@ class GuildLoop:
         self.schedule(guild_id, now)
         return True
 
+    def feedback(self, guild_id: int, kind: str, at: float) -> bool:
+        """Feedback the shell saw at `at`: "hushed" (a member told the bot to be quiet, matched
+        by the host on the message's text, which the loop never sees) or "paused" (the admins
+        paused it). It lowers the guild's chattiness (`AutonomousEngine.feedback`); False when
+        the loop does not hold the guild."""
+        if guild_id not in self.engine:
+            return False
+        self.engine.feedback(guild_id, kind, at=at)
+        self.mark_dirty(guild_id)
+        self.schedule(guild_id, at)
+        return True
+
     def forget_user(self, user_id: int, guild_ids: Iterable[int] | None = None) -> list[int]:
         """Erase what the loop holds about one member (in `guild_ids`, or every guild): the
         engine's data and their messages held for an answer. Returns the guilds that held

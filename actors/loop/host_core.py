@@ -215,8 +215,11 @@ class HostCore:
         return mine
 
     def _apply_in_order(self, b: Batch) -> BatchReply:
+        quiet_words = self.engine.learning.quiet_words
         for line in b.lines:
             self.transcripts.add(line)
+            if line.mentions_bot and quiet_words(line.content):  # "@Miku be quiet": less chatty
+                self.loop.feedback(line.guild_id, "hushed", line.at)
         events = b.events
         self.owner.update(dict.fromkeys([ev.guild_id for ev in events], b.gateway))
         latency = max(0.0, time.time() - b.sent_at)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from engine import AutonomousEngine, RuleConfig
+from engine import FIXED, AutonomousEngine, LearningConfig, RuleConfig
 
 T0 = 1_699_999_980.0  # 2023-11-14 22:13:00 UTC, on a minute boundary
 G = 42  # the guild most tests use
@@ -23,9 +23,13 @@ class FixedRoll(random.Random):
         return self.value
 
 
-def make_engine(roll: float | None = 0.0, seed: int = 0, **rules: float) -> AutonomousEngine:
+def make_engine(
+    roll: float | None = 0.0, seed: int = 0, learning: LearningConfig = FIXED, **rules: float
+) -> AutonomousEngine:
+    """An engine with DESIGN §3's rules as written: nothing learned (`FIXED`) unless a test
+    passes `learning` (tests/engine/test_learning.py)."""
     rng = FixedRoll(roll) if roll is not None else random.Random(seed)
-    return AutonomousEngine(rng=rng, started_at=T0, rules=RuleConfig(**rules))
+    return AutonomousEngine(rng=rng, started_at=T0, rules=RuleConfig(**rules), learning=learning)
 
 
 def talk(engine: AutonomousEngine, n: int, *, start: float, every: float = 1.0, guild=G) -> float:

@@ -116,7 +116,9 @@ def test_memory_per_guild_does_not_grow_with_traffic(rate_per_s, seed) -> None:
         sizes.append(deep_size(engine.state(G)))
         sizes.append(len(engine.snapshot(G)))
     assert sizes[0::2] == [sizes[0]] * 3  # the live state: constant
-    assert max(sizes[1::2]) <= 1024  # the snapshot: bounded
+    # the snapshot: bounded (the rhythm's 336 bytes included; nobody answered a remark here,
+    # so no affinity: that is capped by LearningConfig.affinity_max_members)
+    assert max(sizes[1::2]) <= 1024 + 2 * 168
 
 
 @settings(max_examples=150, deadline=None)

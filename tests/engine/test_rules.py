@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import (
+    FIXED,
     AutonomousEngine,
     Decision,
     GuildSettings,
@@ -226,7 +227,7 @@ class TestBreakSilence:
 class TestShareTweet:
     def setup(self, *, curiosity: float = 0.95, present: bool = True) -> AutonomousEngine:
         moods = MoodBook({"nosy": MoodProfile(0.1, 0.1, 0.1, curiosity)})
-        engine = AutonomousEngine(rng=FixedRoll(0.999), started_at=T0, moods=moods)
+        engine = AutonomousEngine(rng=FixedRoll(0.999), started_at=T0, moods=moods, learning=FIXED)
         engine.update_mood(G, "nosy", at=T0)
         if present:
             engine.track_presence(G, 7, at=T0 + 1)

@@ -22,7 +22,7 @@ from config import (
     StateConfig,
     SyntheticSourceConfig,
 )
-from engine import GuildSettings, MoodBook, QuietHours, RuleConfig
+from engine import GuildSettings, LearningConfig, MoodBook, QuietHours, RuleConfig
 from guildmind.config import ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "guildmind.example.toml"
@@ -75,7 +75,7 @@ def test_the_example_file_documents_every_key() -> None:
                 "privacy": PrivacyConfig,
                 "source": SourceConfig, "synthetic": SyntheticSourceConfig,
                 "discord": DiscordSourceConfig, "intents": IntentsConfig, "llm": LLMConfig,
-                "rules": RuleConfig, "defaults": DefaultsConfig,
+                "rules": RuleConfig, "defaults": DefaultsConfig, "learning": LearningConfig,
             }.get(name)  # fmt: skip
             if sub is not None and cls is not DefaultsConfig and "bool" not in str(field_type):
                 header = f"{section}.{name}" if section else name

@@ -1,6 +1,7 @@
 """`/guildmind …`: the slash commands a guild's admins steer the bot with; `/guildmind-forget-me`.
 
-status · mood · channels · timezone · quiet-hours · pause · resume · prompt · forget-member.
+status · mood · channels · timezone · quiet-hours · pause · resume · chattiness · prompt ·
+forget-member.
 Hidden from members without Manage Server (`default_permissions`) and checked again when run (a
 server can override the default). Each command calls the host that holds the guild (through the
 gateway's routing); the host updates the engine, writes the change through to the state store,
@@ -23,7 +24,7 @@ import discord
 from discord import app_commands
 
 from actions import PromptPolicy
-from engine import MAX_PROMPT_LINES
+from engine import CHATTINESS_RANGE, MAX_PROMPT_LINES
 
 if TYPE_CHECKING:
     from actors.sources.discord.source import DiscordSource
@@ -49,6 +50,7 @@ def describe(status: dict[str, Any], now: float) -> str:
         f"**Lives in** {where} · time zone {s['timezone']} · quiet hours {quiet} · "
         + ("**paused**" if s["paused"] else "speaking on its own"),
     ]
+    lines.append(chattiness_line(status.get("learned"), now))
     lines.append(prompt_line(status.get("prompt")))
     if (status.get("prompt") or {}).get("llm"):
         lines.append(tokens_line(status.get("llm_tokens")))
@@ -62,6 +64,34 @@ def describe(status: dict[str, Any], now: float) -> str:
     else:
         lines.append("**Last decision** none yet: the bot has not spoken here since it started")
     return "\n".join(lines)
+
+
+def chattiness_line(learned: dict[str, Any] | None, now: float) -> str:
+    """How readily the bot speaks on its own here, and what last moved it, in a line."""
+    if not learned:
+        return "**Chattiness** 1.00 (nothing learned yet)"
+    value, chosen = learned["chattiness"], learned["chattiness_set"]
+    if chosen is not None:
+        head = (
+            f"**Chattiness** {value:.2f}, set by the admins (learned: "
+            f"{learned['chattiness_learned']:.2f}; /guildmind chattiness auto to follow it)"
+        )
+    else:
+        head = f"**Chattiness** {value:.2f}, learned (/guildmind chattiness sets it)"
+    moved = ""
+    if learned.get("moved_by"):
+        ago = max(0.0, now - learned["moved_at"]) / 60
+        moved = f" · last moved {ago:.0f} min ago: {learned['moved_why']}"
+    fb = learned["feedback"]
+    counts = (
+        f" · {fb['answered']} remarks answered, {fb['ignored']} unanswered, "
+        f"{fb['hushed']} asked to be quiet, {fb['paused']} pauses"
+    )
+    rhythm = (
+        f" · this hour's rhythm ×{learned['rhythm_now']:.2f} "
+        f"({learned['rhythm_trust'] * 100:.0f} % learned)"
+    )
+    return head + moved + counts + rhythm
 
 
 def prompt_line(prompt: dict[str, Any] | None) -> str:
@@ -216,6 +246,27 @@ def command_tree(client: discord.Client, source: DiscordSource) -> app_commands.
     async def resume(interaction: discord.Interaction) -> None:
         await answer(interaction, "configure", {"paused": False})
 
+    lo, hi = CHATTINESS_RANGE
+
+    @group.command(name="chattiness", description="How readily the bot speaks on its own here")
+    @app_commands.describe(value=f"a factor from {lo:g} (quiet) to {hi:g} (chatty), or auto")
+    async def chattiness(interaction: discord.Interaction, value: str) -> None:
+        text = value.strip().lower()
+        chosen: float | None = None
+        if text != "auto":
+            try:
+                chosen = float(text.replace(",", "."))
+            except ValueError:
+                chosen = -1.0
+            if not lo <= chosen <= hi:  # (NaN too)
+                await interaction.response.send_message(
+                    f"Not changed: give a number from {lo:g} to {hi:g} (1 is the usual), or "
+                    "auto to let it follow how people answer.",
+                    ephemeral=True,
+                )
+                return
+        await answer(interaction, "configure", {"chattiness": chosen})
+
     @group.command(name="prompt", description="What the LLM may see of this server")
     @app_commands.describe(
         transcript="send the recent messages (true), or only why the bot speaks (false)",
@@ -267,4 +318,4 @@ def command_tree(client: discord.Client, source: DiscordSource) -> app_commands.
     return tree
 
 
-__all__ = ["command_tree", "describe", "erased", "prompt_line"]
+__all__ = ["chattiness_line", "command_tree", "describe", "erased", "prompt_line"]

@@ -32,6 +32,8 @@ SPECS = {  # name → (mood, spec)
     "mentions": ("neutral", GuildSpec("Mentions", users=4, chatter="dead")),
     "admin": ("neutral", GuildSpec("Admin", users=3, chatter="dead")),
     "dead": ("restless", GuildSpec("Dead", users=4, chatter="dead")),
+    # asleep: it never speaks on its own, so no remark of its own can move its chattiness
+    "chatty": ("asleep", GuildSpec("Chatty", users=3, chatter="dead")),
 }
 # silence_base_s: a quiet spell of 300 s (15 s of real time) is enough to break the silence
 EXTRA = """
@@ -245,6 +247,54 @@ async def test_admins_steer_the_bot_with_slash_commands_and_changes_persist(worl
         saved.settings.channels == frozenset({random}) and saved.settings.timezone == "Europe/Paris"
     )
     assert "speaking on its own" in await run("resume")
+
+
+async def test_admins_set_the_chattiness_and_status_says_why_it_moved(world: World) -> None:
+    """/guildmind chattiness through the real discord.py client: out-of-range and non-numbers
+    are refused, a number is the admins', auto frees it; a member telling the bot to be quiet (in
+    a message that addresses it) and /guildmind pause lower the learned value, and status says
+    so. The control: a message addressing the bot without a quiet phrase, sent just before the
+    quiet request (so applied before it), moves nothing."""
+    emu, g = world.emu, world.guild("chatty")
+    await emu.wait_until(lambda: bool(emu.commands.get(None)), 10)
+    responses = emu.recorder.interaction_responses
+
+    async def run(sub: str, /, **options: object) -> str:
+        n = len(responses)
+        await emu.invoke_command(g.id, g.owner_id, "guildmind", command(sub, **options),
+                                 permissions=1 << 5)  # fmt: skip
+        await emu.wait_until(lambda: len(responses) > n, 10)
+        return responses[n]["data"]["content"]
+
+    async def status_until_not(words: str) -> str:
+        async def probe() -> str:
+            return await run("status")
+
+        return await wait_until_async(probe, ok=lambda text: words not in text,
+                                      what=f"a status without {words!r}", timeout_s=20)  # fmt: skip
+
+    for bad in ("3", "0.1", "lots", "nan"):
+        assert "Not changed: give a number from 0.25 to 2" in await run("chattiness", value=bad)
+    assert "**Chattiness** 1.50, set by the admins" in await run("chattiness", value="1.5")
+    user = g.human_ids[0]
+    await emu.post_message(g.id, g.system_channel_id, user, "hi there", mention_bot=True)
+    await emu.post_message(g.id, g.system_channel_id, user, "please BE QUIET", mention_bot=True)
+    status = await status_until_not("0 asked to be quiet")
+    assert "1 asked to be quiet" in status  # not 2: "hi there" was no such request
+    assert "**Chattiness** 1.50, set by the admins (learned: 0.60;" in status
+    freed = await run("chattiness", value="auto")
+    assert "**Chattiness** 0.60, learned" in freed and "a member told it to be quiet" in freed
+    paused = await run("pause")
+    assert "**Chattiness** 0.50, learned" in paused  # 0.6 × 0.7, within the 0.5 floor
+    assert "the admins paused it" in paused and "1 pauses" in paused
+    assert "speaking on its own" in await run("resume")
+    store = open_store("sqlite:", data_dir=world.rt.config.runtime.data_dir)
+    try:
+        saved = restore(store.load([g.id])[g.id])
+    finally:
+        store.close()
+    assert saved.settings.chattiness is None and saved.feedback[2:] == (1, 1)
+    assert saved.chattiness == 0.5 and saved.chattiness_why == "paused"
 
 
 async def test_a_dead_chat_with_people_online_gets_break_silence(world: World) -> None:
