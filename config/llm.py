@@ -44,7 +44,8 @@ class LLMConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
         When spent, templates write the words (`actions.budget`).
     global_daily_tokens:
         All guilds' LLM tokens together per UTC day, over every host sharing the state store
-        (the store keeps the day's count: `actors.stores.ledger.StoreLedger`); 0: no limit.
+        (the store keeps the day's count: `actors.stores.ledger.StoreLedger`; a ``memory:``
+        store is each process's own, so there each host counts apart); 0: no limit.
 
     Raises
     ------
