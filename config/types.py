@@ -175,6 +175,9 @@ class DiscordSourceConfig(msgspec.Struct, **_S):
     # channels that says one of these (a whole word; a substring in scripts without spaces,
     # e.g. Japanese) addresses it. () = runtime.bot_name.
     names: tuple[_NAME, ...] = ()
+    # Plain messages go from the gateway's frame straight to guildmind's events, without
+    # discord.py's models (`actors/sources/discord/fast.py`); false: every event through them.
+    fast_ingest: bool = True
 
     def __post_init__(self) -> None:
         _env_name("discord.token_env", self.token_env)

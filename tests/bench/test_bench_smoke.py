@@ -74,8 +74,13 @@ def check_scaleout(f: dict, out: str) -> None:
 
 
 def check_discord_ingest(f: dict, out: str) -> None:
-    assert len(f["rates"]) == 1 and positive(*f["rates"], f["median_events_per_s"])
-    assert "bare discord.py on_message counter" in out
+    assert set(f["rates"]) == {"bare", "fast", "slow"}
+    for rates in f["rates"].values():
+        assert len(rates) == 1 and positive(*rates)
+    assert f["median_events_per_s"] == f["medians"]["bare"]
+    assert f["fast_ratio"] == f["rates"]["fast"][0] / f["rates"]["bare"][0]
+    assert positive(f["slow_ratio"])
+    assert "bare discord.py on_message counter" in out and "ratio fast/bare" in out
 
 
 def check_discord_runtime(f: dict, out: str) -> None:

@@ -33,6 +33,9 @@ from actors.sources.discord.normalise import EVENT_KINDS
 
 Failed = Callable[[str, str, BaseException], None]
 """`(event type, reason, error)`: a frame was skipped; reason "undecodable" or "malformed"."""
+Fast = Callable[[Any, "str | bytes"], bool]
+"""`(websocket, inflated frame) → taken`: the fast ingest path (`fast.FastPath.take`); a frame
+it does not take (False) is read by discord.py as usual."""
 
 # how discord.py ends a session or asks for another one: these are not the frame's fault
 _CONTROL = (
@@ -55,19 +58,21 @@ def event_kind(frame: str | bytes) -> str:
     return EVENT_KINDS.get(name, "other")
 
 
-def guard_websockets(state: Any, failed: Failed) -> None:
-    """Guard every websocket discord.py makes for `state` (a client's `_connection`)."""
+def guard_websockets(state: Any, failed: Failed, fast: Fast | None = None) -> None:
+    """Guard every websocket discord.py makes for `state` (a client's `_connection`); `fast`
+    sees each inflated frame first."""
     update_references = state._update_references
 
     def guarded_update(ws: DiscordWebSocket) -> None:
-        guard(ws, failed)
+        guard(ws, failed, fast)
         update_references(ws)
 
     state._update_references = guarded_update
 
 
-def guard(ws: DiscordWebSocket, failed: Failed) -> None:
-    """Wrap `ws.received_message` so a frame it cannot read is reported to `failed`, skipped."""
+def guard(ws: DiscordWebSocket, failed: Failed, fast: Fast | None = None) -> None:
+    """Wrap `ws.received_message` so a frame it cannot read is reported to `failed`, skipped;
+    a frame `fast` takes never reaches discord.py."""
     received = ws.received_message
 
     async def received_message(msg: Any, /) -> None:
@@ -85,6 +90,8 @@ def guard(ws: DiscordWebSocket, failed: Failed) -> None:
                 raise ReconnectWebSocket(ws.shard_id, resume=True) from e
             if msg is None:
                 return  # a part of a frame
+        if fast is not None and fast(ws, msg):
+            return
         sequence = ws.sequence
         try:
             await received(msg)

@@ -42,6 +42,7 @@ from actors.sources.base import Offer
 from actors.sources.discord import normalise as norm
 from actors.sources.discord.commands import command_tree
 from actors.sources.discord.endpoints import configure_discord_endpoints
+from actors.sources.discord.fast import FastPath
 from actors.sources.discord.frames import guard_websockets
 from config import Config, DiscordSourceConfig
 from engine import valid_id
@@ -124,6 +125,7 @@ class DiscordSource:
         self.names = names  # what people call the bot (`normalise.addresses_bot`)
         self._token = token
         self.client: _Client | None = None
+        self.fast: FastPath | None = None
         self.offer: Offer = lambda event, line: False
         self.call_host: CallHost | None = None
         self.metrics: Any = None
@@ -173,8 +175,10 @@ class DiscordSource:
         parsers = client._connection.parsers  # the dict every shard's websocket reads
         for name, parse in list(parsers.items()):
             parsers[name] = self._guarded(name, parse)
-        # a frame that never reaches a parser (not JSON, nested too deep…) must not end the session
-        guard_websockets(client._connection, self._frame_failed)
+        # a frame that never reaches a parser (not JSON, nested too deep…) must not end the
+        # session; a plain message never reaches discord.py's models (`fast`)
+        self.fast = FastPath(self, client._connection._guilds) if cfg.fast_ingest else None
+        guard_websockets(client._connection, self._frame_failed, self.fast and self.fast.take)
         return client
 
     def _guarded(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -278,8 +282,7 @@ class DiscordSource:
         if not norm.is_conversation(message):
             self.counts["not_conversation"] += 1  # a pin, a join, a boost…: nobody spoke
             return
-        counted = self.channels.get(guild.id)
-        autonomous = not counted or message.channel.id in counted
+        autonomous = self.autonomous(guild.id, message.channel.id)
         # Its name is heard only where the bot lives: elsewhere people talk *about* Miku.
         names = self.names if autonomous else ()
         addressed = norm.addresses_bot(message, self.bot_id, self._own, names)
@@ -292,6 +295,11 @@ class DiscordSource:
             return
         self.counts["messages"] += 1
         self.offer(event, norm.line(message, event))
+
+    def autonomous(self, guild_id: int, channel_id: int) -> bool:
+        """True when the bot lives in that channel (all of a guild's, until told otherwise)."""
+        counted = self.channels.get(guild_id)
+        return not counted or channel_id in counted
 
     def _on_presence(self, before: discord.Member, after: discord.Member) -> None:
         event = norm.presence_event(before, after, at=self.clock.now())
@@ -409,6 +417,7 @@ class DiscordSource:
         client = self.client
         return {
             "messages": self.counts["messages"],
+            "fast_messages": self.fast.taken if self.fast is not None else 0,
             "not_conversation": self.counts["not_conversation"],
             "presences": self.counts["presences"],
             "joins": self.counts["joins"],
