@@ -11,6 +11,7 @@ the store), and a new UTC day starts afresh.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from actors.loop import admin
 from actors.loop.assembly import build_host_core
 from actors.routing.wire import Batch, Line
 from actors.sources.discord.commands import describe, tokens_line
-from actors.stores.base import MemoryStore
+from actors.stores.base import MemoryStore, StateStore, open_store
 from engine import MessageEvent
 from guildmind.config import parse_config
 from metrics import GuildmindMetrics, new_registry
@@ -28,13 +29,13 @@ from tests.actions.llm_server import FakeLLMServer, fake_llm_server
 
 DAY = 86400.0
 T0 = 20_000 * DAY + 3600  # 01:00 UTC
-G = 5001
+G, G2 = 5001, 5002
 ALICE = 111111111111111111
 LIMIT = 12_000
 USAGE = (4000, 1000)  # what the server says each request cost: 5,000 tokens
 
 
-def toml(url: str, limit: int) -> str:
+def toml(url: str, limit: int, global_limit: int = 0) -> str:
     return f"""
 [llm]
 base_url = "{url}"
@@ -42,6 +43,7 @@ model = "test"
 max_retries = 0
 max_tokens = 1500
 guild_daily_tokens = {limit}
+global_daily_tokens = {global_limit}
 [defaults]
 quiet_hours = false
 [mood_rotation]
@@ -49,11 +51,16 @@ interval_s = 0
 [guilds.{G}]
 mood = "shy"
 channels = [77]
+[guilds.{G2}]
+mood = "shy"
+channels = [77]
 """
 
 
 class Host:
-    def __init__(self, server: FakeLLMServer, store: MemoryStore, at: float, limit: int) -> None:
+    def __init__(
+        self, server: FakeLLMServer, store: StateStore, at: float, limit: int, global_limit: int = 0
+    ) -> None:
         self.clock = ManualClock(at)
         self.sent: list[OutgoingMessage] = []
         self.metrics = GuildmindMetrics(new_registry(process_metrics=False))
@@ -62,18 +69,19 @@ class Host:
             self.sent.extend(messages)
 
         self.core = build_host_core(
-            "host-0", parse_config(toml(server.url, limit), env={}), store=store,
+            "host-0", parse_config(toml(server.url, limit, global_limit), env={}), store=store,
             clock=self.clock, started_at=T0 - 600, send=send, metrics=self.metrics, seed=1,
         )  # fmt: skip
         self.core.load(lambda gid: True)
         self.seq = 0
 
-    async def ask(self) -> OutgoingMessage:
+    async def ask(self, guild: int = G) -> OutgoingMessage:
         """Alice addresses the bot; the reply it sent."""
         self.clock.set(self.clock.now() + 60)  # past the 30 s between two of the bot's actions
         at = self.clock.now()
-        event = MessageEvent(G, 77, ALICE, at, mentions_bot=True)
-        line = Line(G, 77, 9000 + self.seq, ALICE, "Alice", "Miku, what do you think?", at, True)
+        event = MessageEvent(guild, 77, ALICE, at, mentions_bot=True)
+        text = "Miku, what do you think?"
+        line = Line(guild, 77, 9000 + self.seq, ALICE, "Alice", text, at, True)
         before = len(self.sent)
         await self.core.apply(Batch("gw-0", self.seq, 0, T0, [event], [line]))
         self.seq += 1
@@ -158,3 +166,36 @@ def test_the_status_line_states_both_budgets() -> None:
               "mood": "shy", "messages_since_appearance": 0, "prompt": {"llm": False},
               "llm_tokens": {"used": 0, "limit": 0, "global_limit": 0}}  # fmt: skip
     assert "LLM tokens" not in describe(no_llm, 0.0)  # templates only: nothing to count
+
+
+async def test_hosts_sharing_a_store_share_the_global_budget(
+    server: FakeLLMServer, tmp_path: Path
+) -> None:
+    # two hosts (each its own connection to one SQLite file, each its own guild), one budget
+    server.default = lambda body: (f"answer number {len(server.requests)}", 800, 200)
+    budget, day = 6000, int(T0 // DAY)
+
+    async def race(stores: list[StateStore]) -> tuple[int, list[Host]]:
+        before = len(server.requests)
+        hosts = [Host(server, st, T0, 0, budget) for st in stores]
+        for _ in range(5):
+            for host, guild in zip(hosts, (G, G2), strict=True):
+                await host.ask(guild)
+        for host in hosts:
+            await host.close()
+        return len(server.requests) - before, hosts
+
+    shared = [open_store(f"sqlite:{tmp_path / 'state.db'}") for _ in range(2)]
+    asked, hosts = await race(shared)
+    spent = shared[0].tokens(day)
+    assert 2 <= asked < 10 and spent == asked * 1000 <= budget
+    assert sum(h.exhausted(scope="global") for h in hosts) == 10 - asked
+    limits = [h.metrics.registry.get_sample_value(
+        "guildmind_llm_budget_limit_tokens", {"scope": "global"}) for h in hosts]  # fmt: skip
+    assert limits == [budget, budget]
+    # positive control: hosts on stores of their own each count apart, and together overshoot
+    apart = [open_store(f"sqlite:{tmp_path / f'own-{k}.db'}") for k in range(2)]
+    asked_apart, _ = await race(apart)
+    assert asked_apart > asked and asked_apart * 1000 > budget
+    for st in shared + apart:
+        st.close()
