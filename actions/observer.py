@@ -232,7 +232,11 @@ async def ask_llm(
         return LLMReply(None, "timeout", "TimeoutError")
     held = None
     if budget is not None:
-        held = await budget.reserve(prompt, system)
+        try:
+            async with asyncio.timeout_at(when):  # a shared ledger's store is I/O too
+                held = await budget.reserve(prompt, system)
+        except TimeoutError:  # nothing was sent (nor reported); a hold in the store errs high
+            return LLMReply(None, "timeout", "TimeoutError")
         if isinstance(held, str):
             observer.budget_exhausted(purpose, held)
             return LLMReply(None, BUDGET, f"the {held} token budget is spent")

@@ -216,3 +216,17 @@ async def test_a_server_that_reports_no_usage_is_charged_the_bound() -> None:
     assert reply.outcome == "success" and st.llm_tokens == cost()
     [req] = obs.requests
     assert req.tokens_estimated and req.prompt_tokens + req.completion_tokens < cost()
+
+
+async def test_a_slow_shared_ledger_is_bounded_by_the_requests_deadline() -> None:
+    class Stuck(LocalLedger):
+        async def reserve(self, day: int, tokens: int, limit: int) -> bool:
+            await asyncio.sleep(10)
+            return True
+
+    st, llm, obs = GuildState(mood="bubbly"), Metered(), RecordingObserver()
+    policy = BudgetPolicy(0, 10**6, max_tokens=MAX, ledger=Stuck())
+    reply = await ask_llm(llm, "hi", system="sys", purpose="content", observer=obs,
+                          timeout_s=0.05, budget=policy.for_guild(st, D0))  # fmt: skip
+    assert reply.outcome == "timeout" and llm.calls == 0 and obs.requests == []
+    assert st.llm_tokens == 0  # the guild's hold was given back
