@@ -97,6 +97,10 @@ class GatewayConfig(msgspec.Struct, **_S):
     flush_ms: Annotated[float, Meta(ge=0, le=10_000)] = 5.0
     max_in_flight: Annotated[int, Meta(ge=1, le=1024)] = 4  # batches in flight per host
     queue_max: Annotated[int, Meta(ge=1, le=100_000_000)] = 50_000  # then shed, presence first
+    # admission: a host's buffer whose oldest event has waited this long refuses new messages
+    # that do not mention the bot (presence after half of it, joins after twice; mentions never):
+    # see actors.routing.batching.SHED_AFTER
+    max_wait_ms: Annotated[float, Meta(gt=0, le=600_000)] = 250.0
 
     def __post_init__(self) -> None:
         if self.queue_max < self.batch_max:

@@ -6,9 +6,15 @@ applied, event→decision latency percentiles, decisions by action and by mood, 
 
 Latency: each host records, per batch, the time from the arrival of the batch's *oldest* event at
 the gateway to the batch being decided, weighted by the batch's events: an upper bound for every
-event in it. Memory per guild is the hosts' resident growth over the run divided by the guilds.
-`--ramp` repeats short runs at rising rates and reports the highest one with no drops and p99
-under the bound.
+event in it (arrival at the gateway, never the synthetic schedule, which may fall behind). Memory
+per guild is the hosts' resident growth over the run divided by the guilds (and by the guilds the
+hosts hold at the end: at 10k events/s a short run meets only some of a million guilds).
+
+`--load K` offers each generated event K times (past what one process generates: overload); what
+the gateway sheds is reported by type. `--ramp` repeats short runs at rising rates, reports the
+highest one with no drops and p99 under the bound, then offers 2× and 5× that rate (`--overload`),
+and draws applied and shed events/s and p50/p99 latency against the offered rate in a PNG beside
+the JSON report.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class LoadSpec:
     source: str = "synthetic"
     seed: int = 0
     warmup_s: float = 3.0
+    load: int = 1  # each generated event offered this many times (overload)
 
 
 def percentile(samples: list[tuple[float, int]], q: float) -> float:
@@ -73,10 +80,12 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
     runtime.start()
     try:
         rss_before = sum(w.info.get("rss", 0) for w in runtime.hosts.values())
+        if spec.load != 1:
+            await runtime.gateway.set_load.remote(spec.load)
         await asyncio.sleep(spec.warmup_s)  # start-up (imports, first guilds) is not steady
         await runtime.check()  # dedicated placement: the hosts made for the guilds seen so far
         hosts = [w.handle for w in runtime.hosts.values()]
-        await asyncio.gather(*(h.load_report.remote(reset=True) for h in hosts))
+        first = await asyncio.gather(*(h.load_report.remote(reset=True) for h in hosts))
         start_stats = await runtime.stats()
         started = time.monotonic()
         while (elapsed := time.monotonic() - started) < spec.duration_s:
@@ -86,6 +95,7 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
         end_stats = await runtime.stats()
         elapsed = time.monotonic() - started
         reports = await asyncio.gather(*(h.load_report.remote(reset=False) for h in hosts))
+        held = sum(i["guilds"] for i in await asyncio.gather(*(h.info.remote() for h in hosts)))
     finally:
         runtime.stop()
     samples = [s for r in reports for s in r["latencies"]]
@@ -96,18 +106,28 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
             if action != "none":
                 decisions[action] += int(n)
                 by_mood[mood] += int(n)
-    sent = end_stats["generated"] * 1 - start_stats["generated"]
+    sent = end_stats["generated"] - start_stats["generated"]
+    offered = end_stats.get("offered", 0) - start_stats.get("offered", 0)
     processed = end_stats["applied"] - start_stats["applied"]
-    dropped = sum(end_stats["dropped"].values()) - sum(start_stats["dropped"].values())
+    drops = {k: n - start_stats["dropped"].get(k, 0) for k, n in end_stats["dropped"].items()}
+    drops = {k: n for k, n in sorted(drops.items()) if n}
+    dropped = sum(drops.values())
+    shed = {k.split(":")[0]: n for k, n in drops.items() if k.endswith(":overload")}
     rss_hosts = sum(r["rss"] for r in reports)
     guilds = spec.guilds
     return {
         "guilds": guilds,
         "duration_s": round(elapsed, 3),
         "rate_asked": spec.rate,
+        "load": spec.load,
         "events_sent": sent,
+        "events_offered": offered,
         "events_processed": processed,
         "events_dropped": dropped,
+        "dropped_by_type_reason": drops,
+        "shed_by_type": shed,
+        "offered_per_s": round(offered / elapsed, 1),
+        "shed_per_s": round(sum(shed.values()) / elapsed, 1),
         "events_per_s": round(processed / elapsed, 1),
         "latency_ms": {
             "p50": round(percentile(samples, 0.50) * 1000, 2),
@@ -118,6 +138,11 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
         "decisions_by_mood": dict(by_mood),
         "rss_bytes_total": rss_hosts + end_stats.get("rss", 0),
         "rss_bytes_per_guild": round(max(0, rss_hosts - rss_before) / guilds, 1),
+        "guilds_held": held,
+        "rss_bytes_per_guild_held": round(max(0, rss_hosts - rss_before) / max(held, 1), 1),
+        # resident memory at the start and the end of the measured stretch (flat under overload)
+        "rss_hosts_bytes": [sum(r["rss"] for r in first), rss_hosts],
+        "rss_gateway_bytes": [start_stats.get("rss", 0), end_stats.get("rss", 0)],
         "hosts": len(reports),
         "placement": spec.placement,
     }

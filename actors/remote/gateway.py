@@ -62,6 +62,7 @@ class Gateway:
         self.core = GatewayCore(
             name, route=self._route, metrics=self.metrics, batch_max=g.batch_max,
             flush_ms=g.flush_ms, max_in_flight=g.max_in_flight, queue_max=g.queue_max,
+            max_wait_ms=g.max_wait_ms,
         )  # fmt: skip
         self.directory = ray.get_actor(directory, namespace=NAMESPACE)
         self.dedicated = config.runtime.placement == "dedicated"
@@ -310,6 +311,7 @@ class Gateway:
         """Counters for the console, the load test and the tests."""
         return {
             "queued": self.core.queued,
+            "offered": self.core.offered,
             "in_flight": self.core.in_flight(),
             "dropped": {f"{k}:{r}": n for (k, r), n in self.core.dropped.items()},
             "delivered": self.delivered,

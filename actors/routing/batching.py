@@ -4,12 +4,24 @@ The source (Discord, the emulator, synthetic traffic) hands events to `offer()`,
 blocks and never raises: it files the event under the host that holds its guild's partition. The
 gateway's loop asks `due_batches()` for the batches to send now: a host's buffer is cut into a
 batch when it holds `batch_max` events or its oldest event has waited `flush_ms`, and only while
-that host has fewer than `max_in_flight` batches outstanding. When more than `queue_max` events
-wait in all, presence updates are shed first, then new events; every drop is counted.
+that host has fewer than `max_in_flight` batches outstanding.
 
-`offer()` is also the door every source's events pass: an event with an id that is not a
-snowflake (`engine.valid_id`) is refused and counted (`invalid_id`); text that is not valid
-Unicode (a lone surrogate) is repaired (`wire.clean_text`), so no encoder downstream fails on it.
+Admission (overload that degrades gracefully). Each event's arrival time is kept, and a batch says
+when its oldest event reached this gateway (`Batch.sent_at`): latency counts from arrival, never
+from a schedule. A host's buffer whose oldest event has waited longer than its kind's share of
+`max_wait_ms` (`SHED_AFTER`: presence after half of it, other messages after all of it, member
+joins after twice) refuses new events of that kind at the door, counted by type (`overload`). The
+host keeps applying at its capacity (its buffer never runs dry while it is overloaded), and its
+buffer and the batches in flight to it hold about `max_wait_ms` of its work (its capacity is
+measured: events answered per second while it had work waiting), so what is admitted waits
+about that long. A
+mention of the bot is never shed for age. `queue_max` bounds the events buffered in all (memory):
+past it, a mention or a join evicts buffered presence updates, then plain messages; only what is
+left is refused, a mention last of all.
+
+`offer()` is also the door every source's events pass (`actors.routing.door`): an event with an
+id that is not a snowflake is refused and counted (`invalid_id`), text that is not valid Unicode
+is repaired, so no encoder downstream fails on it.
 """
 
 from __future__ import annotations
@@ -20,23 +32,45 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from actors.routing.wire import Batch, Line, clean_text, encode_batch
-from engine import Event, MemberJoinEvent, MessageEvent, PresenceEvent, valid_id
+from actors.routing.door import EVENT_TYPE, refused, repaired
+from actors.routing.wire import Batch, Line, encode_batch
+from engine import Event, MessageEvent, PresenceEvent
 from metrics import GuildmindMetrics
 
 PARKED = "\0"  # a buffer whose name starts so waits for a host (placement, partition move)
+MEASURE_S = 0.5  # seconds over which a host's capacity is measured (admission)
 
-EVENT_TYPE = {MessageEvent: "message", PresenceEvent: "presence", MemberJoinEvent: "member_join"}
+
+# When a host is behind, what its buffer refuses at the door: an event of this kind is shed once
+# the host's oldest buffered event has waited this multiple of `max_wait_ms`. Lowest value first:
+# presence updates (the next one says it again), then messages that do not mention the bot, then
+# member joins (a welcome is due once). A mention of the bot is absent: never shed for age.
+SHED_AFTER: dict[str, float] = {"presence": 0.5, "message": 1.0, "member_join": 2.0, "other": 0.5}
+# past `queue_max`, what an event may evict to make room (lowest value first); see `_make_room`
+_EVICTS: dict[str, tuple[str, ...]] = {
+    "mention": ("presence", "message"),
+    "member_join": ("presence", "message"),
+    "message": ("presence",),
+}
 
 
 @dataclass
 class _Buffer:
     events: list[Event] = field(default_factory=list)
+    at: list[float] = field(default_factory=list)  # wall time each of `events` arrived
+    queued_at: list[float] = field(default_factory=list)  # … and was filed here (admission)
+    parked: bool = False  # waits for a host by design (a placement, a partition move)
     lines: list[Line] = field(default_factory=list)
     presence: int = 0  # how many of `events` are presence updates (what sheds first)
-    since: float = 0.0  # wall time the oldest event arrived
     next_seq: int = 0
-    in_flight: set[int] = field(default_factory=set)
+    in_flight: dict[int, int] = field(default_factory=dict)  # seq → its events
+    in_flight_events: int = 0
+    # the host's measured capacity (events/s) and what that lets wait here (see `_measure`)
+    rate: float = 0.0
+    limit: float = float("inf")
+    window: float = 0.0  # wall time the measuring window started
+    done_events: int = 0  # answered in the window
+    saturated: bool = True  # … and the host had work waiting all through it
     progress: float = 0.0  # monotonic time a batch was last answered (or the first went out)
 
 
@@ -49,6 +83,15 @@ class GatewayCore:
         The gateway's name (hosts use it to order its batches and to send replies back).
     route:
         guild id → the name of the host that holds it.
+    batch_max, flush_ms, max_in_flight:
+        Events per batch, the longest a partial batch waits (milliseconds), batches in flight
+        per host.
+    queue_max:
+        Events buffered in all (the memory bound); see the module docstring for what is evicted.
+    max_wait_ms:
+        The admission budget (milliseconds): see `SHED_AFTER`.
+    wall:
+        The wall clock (seconds since the epoch) that stamps each arrival.
     """
 
     def __init__(
@@ -61,13 +104,19 @@ class GatewayCore:
         flush_ms: float = 5.0,
         max_in_flight: int = 4,
         queue_max: int = 50_000,
+        max_wait_ms: float = 250.0,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.name, self.route, self.metrics = name, route, metrics
+        self._wall = wall  # seconds since the epoch (tests step it)
         # this incarnation: hosts order its batches apart from those of a gateway of the same
         # name that ran before (Ray restarted it; numbering starts at 0 again)
         self.epoch = time.time_ns()
         self.batch_max, self.flush_s = batch_max, flush_ms / 1000.0
         self.max_in_flight, self.queue_max = max_in_flight, queue_max
+        self.max_wait_s = max_wait_ms / 1000.0
+        self._shed = SHED_AFTER
+        self.offered = 0  # events offered (each once), admitted or not
         self._buffers: dict[str, _Buffer] = {}
         self.queued = 0
         self.dropped: dict[tuple[str, str], int] = {}
@@ -89,15 +138,13 @@ class GatewayCore:
         """
         kind = EVENT_TYPE.get(type(event), "other")
         if not counted:  # into the metric once per `due_batches()`, not once per event
+            self.offered += 1
             self._counts[kind] = self._counts.get(kind, 0) + 1
-            refused = _refused(event, line)
-            if refused is not None:
-                self._drop(kind, refused)
+            why = refused(event, line)
+            if why is not None:
+                self._drop(kind, why)
                 return False
-            event, line = _repaired(event, line)
-        if self.queued >= self.queue_max and not self._make_room(kind):
-            self._drop(kind, "overload")
-            return False
+            event, line = repaired(event, line)
         try:
             host = self.route(event.guild_id)
         except Exception:
@@ -105,12 +152,23 @@ class GatewayCore:
             return False
         buf = self._buffers.get(host)
         if buf is None:
-            buf = self._buffers[host] = _Buffer()
-        if not buf.events:
-            buf.since = time.time() if arrived is None else arrived
-        elif arrived is not None and arrived < buf.since:
-            buf.since = arrived
+            buf = self._buffers[host] = _Buffer(parked=host.startswith(PARKED))
+        now = self._wall()
+        mention = kind == "message" and event.mentions_bot  # type: ignore[union-attr]
+        if buf.queued_at and not (mention or counted or buf.parked):  # (counted: admitted before)
+            share = self._shed[kind]
+            if (
+                len(buf.events) + buf.in_flight_events >= share * buf.limit
+                or now - buf.queued_at[0] > share * self.max_wait_s
+            ):
+                self._drop(kind, "overload")  # its host is behind: low-value events wait outside
+                return False
+        if self.queued >= self.queue_max and not self._make_room("mention" if mention else kind):
+            self._drop(kind, "overload")
+            return False
         buf.events.append(event)
+        buf.at.append(now if arrived is None else arrived)
+        buf.queued_at.append(now)
         if kind == "presence":
             buf.presence += 1
         if line is not None:
@@ -119,18 +177,27 @@ class GatewayCore:
         return True
 
     def _make_room(self, kind: str) -> bool:
-        """Shed buffered presence updates to make room for a message or join."""
-        if kind == "presence":
+        """Past `queue_max`: evict buffered events of lower value (`_EVICTS`) for one of `kind`,
+        from the fullest buffer, oldest first; False when there are none to evict.
+
+        Evicts up to 1/16 of `queue_max` at once (the scan is paid once for many admissions)."""
+        evicts = _EVICTS.get(kind)
+        if not evicts or not self._buffers:
             return False
-        fullest = max(self._buffers.values(), key=lambda b: b.presence, default=None)
-        if fullest is None or not fullest.presence:
-            return False
-        kept = [e for e in fullest.events if type(e) is not PresenceEvent]
-        shed = len(fullest.events) - len(kept)
-        fullest.events, fullest.presence = kept, 0
-        self.queued -= shed
-        self._drop("presence", "overload", shed)
-        return True
+        want = max(1, self.queue_max // 16)
+        for victim in evicts:
+            if victim == "presence":
+                fullest = max(self._buffers.values(), key=lambda b: b.presence)
+                if not fullest.presence:
+                    continue
+            else:
+                fullest = max(self._buffers.values(), key=lambda b: len(b.events) - b.presence)
+            shed = _evict(fullest, victim, want)
+            if shed:
+                self.queued -= shed
+                self._drop(victim, "overload", shed)
+                return True
+        return False
 
     def _drop(self, kind: str, reason: str, n: int = 1) -> None:
         self.dropped[(kind, reason)] = self.dropped.get((kind, reason), 0) + n
@@ -161,39 +228,49 @@ class GatewayCore:
             self._counts = {}
         out: list[tuple[str, Batch]] = []
         for host, buf in self._buffers.items():
+            if buf.parked:
+                continue
             events = buf.events
-            if (
-                host.startswith(PARKED)
-                or not events
-                or not (all_now or len(events) >= self.batch_max or now - buf.since >= self.flush_s)
+            if now - buf.window >= MEASURE_S:
+                self._measure(buf, now)
+            if not events or not (
+                all_now or len(events) >= self.batch_max or now - buf.at[0] >= self.flush_s
             ):
+                if self._room(buf):
+                    buf.saturated = False  # the host could have taken more than there was
                 continue
             cut = 0
-            while cut < len(events) and len(buf.in_flight) < self.max_in_flight:
+            while cut < len(events) and self._room(buf):
                 if len(events) - cut < self.batch_max and not (all_now or cut == 0):
                     break  # a partial batch only when it is the buffer's first or all must go
                 chunk = events[cut : cut + self.batch_max]
+                sent_at = min(buf.at[cut : cut + len(chunk)])  # its oldest event's arrival
                 cut += len(chunk)
                 lines = self._lines_for(buf, chunk)
                 seq = buf.next_seq
                 buf.next_seq += 1
                 if not buf.in_flight:
                     buf.progress = time.monotonic()
-                buf.in_flight.add(seq)
+                buf.in_flight[seq] = len(chunk)
+                buf.in_flight_events += len(chunk)
+                if buf.presence:
+                    buf.presence -= sum(type(e) is PresenceEvent for e in chunk)
                 out.append(
                     (
                         host,
                         Batch(
-                            self.name, seq, min(buf.in_flight), buf.since, chunk, lines, self.epoch
+                            self.name, seq, min(buf.in_flight), sent_at, chunk, lines, self.epoch
                         ),
                     )
                 )
                 self.metrics.batch_sent(len(chunk))
+            if self._room(buf):
+                buf.saturated = False
             if cut:
                 buf.events = events[cut:]  # what stays keeps its arrival time: it goes out next
+                del buf.at[:cut]
+                del buf.queued_at[:cut]
                 self.queued -= cut
-                if buf.presence:
-                    buf.presence = sum(type(e) is PresenceEvent for e in buf.events)
         return out
 
     @staticmethod
@@ -213,7 +290,7 @@ class GatewayCore:
     def since(self, host: str) -> float | None:
         """When the oldest event buffered for `host` arrived (None: nothing buffered)."""
         buf = self._buffers.get(host)
-        return buf.since if buf and buf.events else None
+        return min(buf.at) if buf and buf.at else None
 
     def take(self, host: str) -> list[tuple[Event, Line | None]]:
         """Empty `host`'s buffer, returning its events with their lines (to offer again)."""
@@ -245,9 +322,37 @@ class GatewayCore:
         """The batch `seq` to `host` was applied (or failed for good)."""
         buf = self._buffers.get(host)
         if buf is not None and seq in buf.in_flight:
-            buf.in_flight.discard(seq)
+            n = buf.in_flight.pop(seq)
+            buf.done_events += n
+            buf.in_flight_events -= n
             buf.progress = time.monotonic()
             self.metrics.batch_done()
+
+    def _room(self, buf: _Buffer) -> bool:
+        """Whether another batch may go to `buf`'s host: fewer than `max_in_flight` out, and
+        (once its capacity is measured) less than `max_wait_ms` of its work."""
+        return len(buf.in_flight) < self.max_in_flight and (
+            not buf.in_flight or buf.in_flight_events < buf.limit
+        )
+
+    def _measure(self, buf: _Buffer, now: float) -> None:
+        """Close `buf`'s measuring window: the events its host answered per second.
+
+        Over a window its host had work waiting all through, that is its capacity (a running
+        mean); otherwise a lower bound of it. The buffer may then hold `max_wait_s` of it."""
+        if buf.window:
+            rate = buf.done_events / (now - buf.window)
+            if buf.saturated and buf.done_events:
+                buf.rate = rate if not buf.rate else 0.5 * (buf.rate + rate)
+            else:
+                buf.rate = max(buf.rate, rate)
+            if buf.rate:
+                buf.limit = max(float(self.batch_max), buf.rate * self.max_wait_s)
+        buf.window, buf.done_events, buf.saturated = now, 0, True
+
+    def capacity(self) -> dict[str, float]:
+        """Each host's measured capacity (events/s; 0 before the first measure)."""
+        return {host: b.rate for host, b in self._buffers.items() if not b.parked}
 
     def stalled(self, now: float, after_s: float = 1.0) -> list[tuple[str, int]]:
         """(host, floor) for each host whose batches have gone unanswered for `after_s` seconds
@@ -268,39 +373,32 @@ class GatewayCore:
         return sum(len(b.in_flight) for b in self._buffers.values())
 
 
-def _refused(event: Event, line: Line | None) -> str | None:
-    """Why the door refuses `event` (a drop reason), or None to admit it."""
-    kind = type(event)
-    if kind not in EVENT_TYPE or (type(event.at) is not float and type(event.at) is not int):
-        return "malformed"  # not an event the hosts know, or not at a time
-    if kind is MessageEvent:
-        if type(event.author_is_bot) is not bool or type(event.mentions_bot) is not bool:
-            return "malformed"  # e.g. a user whose "bot" flag discord.py kept as it came
-        ok = valid_id(event.guild_id) and valid_id(event.channel_id) and valid_id(event.author_id)
-    else:
-        ok = valid_id(event.guild_id) and valid_id(event.user_id)  # type: ignore[union-attr]
-        if kind is PresenceEvent and (
-            type(event.online) is not bool  # type: ignore[union-attr]
-            or (event.activity is not None and type(event.activity) is not str)  # type: ignore[union-attr]
+def _evict(buf: _Buffer, victim: str, want: int) -> int:
+    """Remove up to `want` of `buf`'s oldest events of kind `victim` ("presence", or "message":
+    one that does not mention the bot) with their transcript lines; how many were removed."""
+    events, at, queued_at = buf.events, buf.at, buf.queued_at
+    kept_events: list[Event] = []
+    kept_at: list[float] = []
+    kept_queued: list[float] = []
+    gone: set[tuple[int, float, int]] = set()
+    shed = 0
+    for i, event in enumerate(events):
+        if shed < want and (
+            type(event) is PresenceEvent
+            if victim == "presence"
+            else type(event) is MessageEvent and not event.mentions_bot
         ):
-            return "malformed"
-    if line is not None and ok:
-        if type(line.content) is not str or type(line.author) is not str:
-            return "malformed"
-        ok = valid_id(line.guild_id) and valid_id(line.channel_id) and valid_id(
-            line.message_id
-        ) and valid_id(line.author_id)  # fmt: skip
-    return None if ok else "invalid_id"
-
-
-def _repaired(event: Event, line: Line | None) -> tuple[Event, Line | None]:
-    """`event` and `line` with their text as valid Unicode (copies only where it was not)."""
-    if line is not None and not (line.content.isascii() and line.author.isascii()):
-        author, content = clean_text(line.author), clean_text(line.content)
-        if author is not line.author or content is not line.content:
-            line = msgspec.structs.replace(line, author=author, content=content)
-    if type(event) is PresenceEvent and event.activity and not event.activity.isascii():
-        activity = clean_text(event.activity)
-        if activity is not event.activity:
-            event = msgspec.structs.replace(event, activity=activity)
-    return event, line
+            shed += 1
+            if victim == "message":
+                gone.add((event.guild_id, event.at, event.author_id))  # type: ignore[union-attr]
+            continue
+        kept_events.append(event)
+        kept_at.append(at[i])
+        kept_queued.append(queued_at[i])
+    if shed:
+        buf.events, buf.at, buf.queued_at = kept_events, kept_at, kept_queued
+        if victim == "presence":
+            buf.presence -= shed
+        if gone and buf.lines:
+            buf.lines = [ln for ln in buf.lines if (ln.guild_id, ln.at, ln.author_id) not in gone]
+    return shed

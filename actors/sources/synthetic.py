@@ -14,7 +14,8 @@ from engine import MessageEvent
 
 
 class SyntheticSource:
-    """Synthetic guilds generated in the gateway process, paced by the runtime clock.
+    """Synthetic guilds generated in the gateway process, paced by the runtime clock (from when
+    `run()` starts: see `SyntheticTraffic.rebase`).
 
     Mentions of the bot come with a made-up transcript line (so a reply round has something to
     answer); what the bot sends is counted and the last few kept for a console to show.
@@ -31,9 +32,11 @@ class SyntheticSource:
         self._message_ids = 1
 
     async def run(self, offer: Offer) -> None:
+        # the schedule starts now, not when the traffic was built (a million guilds take ~16 s)
+        self.traffic.rebase(self.clock.now())
         while True:
             for n, event in enumerate(self.traffic.events_until(self.clock.now()), 1):
-                if n % 2000 == 0:
+                if n % max(1, 2000 // self.load) == 0:  # every ~2,000 offers
                     await asyncio.sleep(0)  # let the batches out while catching up
                 self.generated += 1
                 line = None

@@ -190,3 +190,37 @@ def test_only_messages() -> None:
     events = list(traffic.events_until(traffic.now + 600))
     assert events and all(type(e) is MessageEvent and e.mentions_bot for e in events)
     assert repr(traffic) == "SyntheticTraffic(guilds=5, rate=10.0, seed=0)"
+
+
+def test_rebase_moves_a_schedule_that_has_not_begun_and_nothing_else() -> None:
+    built = SyntheticTraffic(40, 200.0, seed=5, start=1_000_000.0)
+    moved = SyntheticTraffic(40, 200.0, seed=5, start=1_000_000.0)
+    assert moved.rebase(999_000.0) == 0.0  # earlier: nothing moves
+    assert moved.rebase(1_000_100.0) == 100.0
+    assert list(moved.events_until(1_000_100.0)) == []  # no burst of the 100 s it took to start
+    first = list(moved.events_until(1_000_110.0))
+    expected = list(built.events_until(1_000_010.0))
+    assert len(first) == len(expected) > 1_000  # the same stream, 100 s later
+    assert [e.at - 100.0 for e in first] == pytest.approx([e.at for e in expected])
+
+
+async def test_the_synthetic_source_starts_its_schedule_when_it_runs() -> None:
+    """A source whose traffic was built long before it ran (a million guilds: ~16 s) once met
+    that whole stretch as one burst: 160k events at 10k/s, queued and shed at the gateway."""
+    import asyncio
+
+    from actors.clock import ManualClock
+    from actors.sources.synthetic import SyntheticSource
+
+    clock = ManualClock(1_000_000.0)
+    source = SyntheticSource(SyntheticTraffic(40, 1_000.0, start=clock.now()), clock,
+                             bot_name="Miku", tick_s=0.001)  # fmt: skip
+    clock.advance(60.0)  # built a minute before it runs
+    offered: list = []
+    task = asyncio.create_task(source.run(lambda event, line: offered.append(event)))
+    await asyncio.sleep(0.05)
+    assert offered == []  # the clock has not moved since it started: nothing is due yet
+    clock.advance(1.0)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    assert 500 < len(offered) < 2_000  # one second's worth at ~1,000 events/s, not 61

@@ -288,9 +288,11 @@ class Pipeline:
     def __post_init__(self) -> None:
         self.source = make_discord_source(config(self.emu), ManualClock(AT))
         self.source.attach(None, self.gateway_metrics)  # type: ignore[arg-type]
+        # (a storm is not an overload: nothing is shed for waiting, however slow the machine)
         self.core = GatewayCore(
-            "gw-0", route=lambda gid: "host-0", metrics=self.gateway_metrics, flush_ms=2
-        )
+            "gw-0", route=lambda gid: "host-0", metrics=self.gateway_metrics, flush_ms=2,
+            max_wait_ms=600_000,
+        )  # fmt: skip
         self.store = MemoryStore()
         self.host = build_host_core(
             "host-0", parse_config("[defaults]\nquiet_hours = false\n", env={}),
