@@ -7,7 +7,14 @@ See ``docs/actions.md`` for writing a plugin.
 from __future__ import annotations
 
 from actions.base import ActionActivationType, BaseAction
-from actions.budget import BudgetPolicy, GlobalLedger, LocalLedger, Reservation, TokenBudget
+from actions.budget import (
+    BudgetedLLM,
+    BudgetPolicy,
+    GlobalLedger,
+    LocalLedger,
+    Reservation,
+    TokenBudget,
+)
 from actions.builtin import (
     BUILTIN_ACTIONS,
     BreakSilence,
@@ -52,6 +59,7 @@ __all__ = [
     "BaseAction",
     "BreakSilence",
     "BudgetPolicy",
+    "BudgetedLLM",
     "ChatMessage",
     "Completion",
     "ContentWriter",

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 if TYPE_CHECKING:
+    from actions.llm import LLMClient
+    from actions.observer import ActionObserver
     from engine import GuildState
 
 DAY_S = 86400
@@ -209,3 +211,32 @@ class TokenBudget:
         st = self.state
         if st.llm_day == day:
             st.llm_tokens = max(0, st.llm_tokens - tokens)
+
+
+class BudgetedLLM:
+    """An `LLMClient` under a round's `TokenBudget`: the round's ``ctx.llm`` when a budget is
+    set, so an action that calls ``self.ctx.llm.complete()`` itself is held to the budget (and
+    its request reported) like the built-in ones. `actions.observer.ask_llm` unwraps it and
+    reserves once.
+
+    `complete()` raises `actions.llm.LLMError` when the budget has no room (nothing is sent;
+    the observer hears `budget_exhausted`), `LLMTimeout`/`LLMError` when the request fails.
+    """
+
+    __slots__ = ("budget", "llm", "observer")
+
+    def __init__(self, llm: LLMClient, budget: TokenBudget, observer: ActionObserver) -> None:
+        self.llm, self.budget, self.observer = llm, budget, observer
+
+    async def complete(
+        self, prompt: str, *, system: str | None = None, purpose: str = "content"
+    ) -> str:
+        from actions.llm import LLMError, LLMTimeout
+        from actions.observer import ask_llm
+
+        reply = await ask_llm(self.llm, prompt, system=system, purpose=purpose,
+                              observer=self.observer, budget=self.budget)  # fmt: skip
+        if reply.text is None:
+            error = LLMTimeout if reply.outcome == "timeout" else LLMError
+            raise error(f"LLM {purpose} request not answered: {reply.error or reply.outcome}")
+        return reply.text

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from actions.budget import BudgetedLLM
 from actions.llm import LLMError, LLMTimeout, MeteredLLMClient
 from actions.reasoning import final_answer
 
@@ -230,6 +231,9 @@ async def ask_llm(
         # No time left (what came before in the action used it up): no request is sent, so
         # none is reported, and the caller's template speaks at once.
         return LLMReply(None, "timeout", "TimeoutError")
+    if isinstance(llm, BudgetedLLM):  # the round's ctx.llm: its budget, reserved once
+        budget = budget if budget is not None else llm.budget
+        llm = llm.llm
     held = None
     if budget is not None:
         try:

@@ -22,6 +22,7 @@ import msgspec
 from actions import (
     ActionContext,
     ActionModifier,
+    BudgetedLLM,
     BudgetPolicy,
     ContentWriter,
     ExecutionResult,
@@ -141,12 +142,15 @@ class RoundRunner:
         if not channel:
             return RoundResult("failed")
         observer = _RoundObserver(self.metrics)
+        budget, llm = self.budget.for_guild(state, now), self.writer.llm
+        if budget is not None and llm is not None:  # an action asking ctx.llm itself is held too
+            llm = BudgetedLLM(llm, budget, observer)
         ctx = ActionContext(
             guild_id=gid, channel_id=channel, mood=state.mood,
-            messages=transcripts.recent(gid, channel), decision=rnd.decision, llm=self.writer.llm,
+            messages=transcripts.recent(gid, channel), decision=rnd.decision, llm=llm,
             rng=self.rng, now=now, bot_name=self.bot_name, persona=self.persona,
             addressed=bool(rnd.addressed), writer=self.writer, posts=self.posts, observer=observer,
-            prompt=PromptPolicy.of(state.settings), budget=self.budget.for_guild(state, now),
+            prompt=PromptPolicy.of(state.settings), budget=budget,
         )  # fmt: skip
         report = await self.modifier.activate(ctx)
         self.metrics.activations(report)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from actions import OutgoingMessage
+from actions import BUILTIN_ACTIONS, ActionRegistry, BaseAction, LLMError, OutgoingMessage
 from actors.clock import ManualClock
 from actors.loop import admin
 from actors.loop.assembly import build_host_core
@@ -59,7 +59,13 @@ channels = [77]
 
 class Host:
     def __init__(
-        self, server: FakeLLMServer, store: StateStore, at: float, limit: int, global_limit: int = 0
+        self,
+        server: FakeLLMServer,
+        store: StateStore,
+        at: float,
+        limit: int,
+        global_limit: int = 0,
+        registry: ActionRegistry | None = None,
     ) -> None:
         self.clock = ManualClock(at)
         self.sent: list[OutgoingMessage] = []
@@ -71,6 +77,7 @@ class Host:
         self.core = build_host_core(
             "host-0", parse_config(toml(server.url, limit, global_limit), env={}), store=store,
             clock=self.clock, started_at=T0 - 600, send=send, metrics=self.metrics, seed=1,
+            registry=registry,
         )  # fmt: skip
         self.core.load(lambda gid: True)
         self.seq = 0
@@ -199,3 +206,47 @@ async def test_hosts_sharing_a_store_share_the_global_budget(
     assert asked_apart > asked and asked_apart * 1000 > budget
     for st in shared + apart:
         st.close()
+
+
+class AsksItself(BaseAction):
+    """A plugin that calls ``self.ctx.llm`` directly, not through `ask_llm`."""
+
+    action_name = "asks_itself"
+    action_description = "answers in its own words"
+    priority = 1000  # before `reply`
+
+    async def go_activate(self, llm_judge_model=None) -> bool:
+        return self.ctx.addressed
+
+    async def execute(self) -> tuple[bool, str]:
+        llm = self.ctx.llm
+        assert llm is not None
+        try:
+            text, source = await llm.complete("say something", purpose="content"), "llm"
+        except LLMError:
+            text, source = "my own fallback words", "template"
+        await self.send_text(text, source=source)
+        return True, source
+
+
+async def test_a_plugin_asking_ctx_llm_itself_is_held_to_the_budget(
+    server: FakeLLMServer,
+) -> None:
+    server.default = lambda body: (f"answer number {len(server.requests)}", 800, 200)
+    registry = ActionRegistry([*BUILTIN_ACTIONS, AsksItself])
+    # a request reserves ~1,540 (its few bytes and max_tokens) and costs 1,000: two fit in 3,000
+    h = Host(server, MemoryStore(), T0, 3000, registry=registry)
+    sources = [(await h.ask()).source for _ in range(3)]
+    assert sources == ["llm", "llm", "template"] and len(server.requests) == 2
+    assert admin.status(h.core, G)["llm_tokens"]["used"] == 2000  # the server's usage
+    assert h.exhausted() == 1  # counted like the built-in ones
+    requests = h.metrics.registry.get_sample_value(
+        "guildmind_llm_requests_total", {"purpose": "content", "outcome": "success"}
+    )
+    assert requests == 2  # and its requests reported
+    await h.close()
+    # positive control: without a budget the same plugin's third request goes out
+    free = Host(server, MemoryStore(), T0, 0, registry=registry)
+    assert [(await free.ask()).source for _ in range(3)] == ["llm"] * 3
+    assert len(server.requests) == 5
+    await free.close()
