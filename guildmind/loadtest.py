@@ -43,6 +43,10 @@ class LoadSpec:
     warmup_s: float = 3.0
     load: int = 1  # each generated event offered this many times (overload)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.load, bool) or not isinstance(self.load, int) or self.load < 1:
+            raise ValueError(f"load must be an int >= 1 (offers per event), got {self.load!r}")
+
 
 def percentile(samples: list[tuple[float, int]], q: float) -> float:
     """The weighted `q`-quantile (0..1) of (value, weight) samples; 0.0 when there are none."""
@@ -148,12 +152,21 @@ async def run_load(spec: LoadSpec, config: Config, *, progress=None, host_class=
     }
 
 
+def _step(rate: float, report: dict, ok: bool) -> dict:
+    lat = report["latency_ms"]
+    return {"rate": rate, "load": report["load"], "ok": ok,
+            "offered_per_s": report["offered_per_s"], "events_per_s": report["events_per_s"],
+            "shed_per_s": report["shed_per_s"], "shed_by_type": report["shed_by_type"],
+            "p50_ms": lat["p50"], "p99_ms": lat["p99"]}  # fmt: skip
+
+
 async def ramp(
     spec: LoadSpec, config_for, *, p99_ms: float, factor: float = 1.5, host_class=None,
-    max_steps: int | None = None,
+    max_steps: int | None = None, overload: tuple[int, ...] = (),
 ) -> dict:  # fmt: skip
     """Raise the rate by `factor` per step until drops or p99 > `p99_ms` (or `max_steps` runs);
-    the best run wins."""
+    the best run wins. Then, for each K in `overload`, offer the best rate K times over (each
+    event K times: one process generates only so many); those steps are in `ramp.steps` too."""
     if max_steps is not None and max_steps < 1:
         raise ValueError(f"a ramp takes at least one step, got max_steps={max_steps!r}")
     best, rate, runs = None, spec.rate, []
@@ -167,18 +180,64 @@ async def ramp(
             and report["latency_ms"]["p99"] <= p99_ms
             and report["events_processed"] >= 0.97 * report["events_sent"]
         )
-        runs.append({"rate": rate, "ok": ok, "events_per_s": report["events_per_s"],
-                     "p99_ms": report["latency_ms"]["p99"]})  # fmt: skip
-        print(f"  ramp: {rate:>10,.0f} events/s asked → {report['events_per_s']:>10,.0f} applied, "
-              f"p99 {report['latency_ms']['p99']:.1f} ms, dropped {report['events_dropped']:,}"
-              f"{'' if ok else '  ✗'}")  # fmt: skip
+        runs.append(_step(rate, report, ok))
+        _say(runs[-1], report)
         if not ok:
             break
         best, rate = report, rate * factor
     result = best or report
     sustained = best["events_per_s"] if best else 0.0
+    base = best["rate_asked"] if best else spec.rate
+    overloaded = []
+    for k in overload:
+        step = LoadSpec(**{**spec.__dict__, "rate": base, "load": k})
+        report = await run_load(step, config_for(step), host_class=host_class)
+        runs.append(_step(base, report, False))
+        overloaded.append(report)
+        _say(runs[-1], report)
     result["ramp"] = {"sustained_events_per_s": sustained, "steps": runs}
+    result["overload"] = overloaded  # each overload step's whole report
     return result
+
+
+def _say(step: dict, report: dict) -> None:
+    print(f"  ramp: {step['offered_per_s']:>10,.0f} events/s offered → "
+          f"{step['events_per_s']:>10,.0f} applied, {step['shed_per_s']:>9,.0f} shed, "
+          f"p99 {step['p99_ms']:.1f} ms, dropped {report['events_dropped']:,}"
+          f"{'' if step['ok'] else '  ✗'}")  # fmt: skip
+
+
+def plot_ramp(steps: list[dict], path: str | Path, *, title: str = "guildmind load test") -> Path:
+    """Draw a ramp's steps: applied and shed events/s, and p50/p99 latency (ms, log scale),
+    against the offered rate (events/s); a PNG at `path`. Returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    steps = sorted(steps, key=lambda s: s["offered_per_s"])
+    x = [s["offered_per_s"] for s in steps]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 6.5))
+    top.plot(x, [s["events_per_s"] for s in steps], "o-", label="applied")
+    top.plot(x, [s["shed_per_s"] for s in steps], "s--", label="shed")
+    top.plot(x, x, ":", color="grey", label="offered")
+    top.set_ylabel("events/s")
+    top.legend()
+    top.grid(alpha=0.3)
+    bottom.plot(x, [max(s["p50_ms"], 0.1) for s in steps], "o-", label="p50")
+    bottom.plot(x, [max(s["p99_ms"], 0.1) for s in steps], "s-", label="p99")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("event→decision latency (ms)")
+    bottom.set_xlabel("offered events/s")
+    bottom.legend()
+    bottom.grid(alpha=0.3, which="both")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def print_table(report: dict) -> None:
@@ -213,11 +272,12 @@ def main(args) -> int:
     base = load_file(args.config)
     data_dir = tempfile.mkdtemp(prefix="guildmind-load-")
     spec = LoadSpec(args.guilds, args.rate, args.duration, args.hosts or 0, args.placement,
-                    args.source, args.seed)  # fmt: skip
+                    args.source, args.seed, load=args.load)  # fmt: skip
     if args.ramp:
         report = asyncio.run(
-            ramp(spec, lambda s: load_config(s, base, data_dir), p99_ms=args.p99_ms)
-        )
+            ramp(spec, lambda s: load_config(s, base, data_dir), p99_ms=args.p99_ms,
+                 overload=tuple(args.overload))
+        )  # fmt: skip
     else:
         with Progress(transient=True) as bar:
             task = bar.add_task("load", total=spec.duration_s)
@@ -230,10 +290,15 @@ def main(args) -> int:
                 run_load(spec, load_config(spec, base, data_dir), progress=progress)
             )
     print_table(report)
-    if args.report:
-        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.report).write_text(json.dumps(report, indent=2))
-        print(f"report written to {args.report}")
+    out = args.report or ("out/loadtest-ramp.json" if args.ramp else None)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=2))
+        print(f"report written to {out}")
+    if args.ramp:
+        png = plot_ramp(report["ramp"]["steps"], Path(out).with_suffix(".png"),
+                        title=f"guildmind load test, {spec.guilds:,} guilds")  # fmt: skip
+        print(f"plot written to {png}")
     return 0
 
 
@@ -246,6 +311,17 @@ def add_arguments(p) -> None:
     p.add_argument("--hosts", type=int, help="guild hosts (default: the cluster's CPUs)")
     p.add_argument("--placement", choices=("sharded", "dedicated"), default="sharded")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--report", help="write the JSON report here")
     p.add_argument("--ramp", action="store_true", help="find the highest sustained rate")
     p.add_argument("--p99-ms", type=float, default=100.0, help="the ramp's latency bound")
+    p.add_argument("--load", type=int, default=1,
+                   help="offer each generated event this many times (overload)")  # fmt: skip
+    p.add_argument(
+        "--overload",
+        type=int,
+        nargs="*",
+        default=[2, 5],
+        metavar="K",
+        help="after the ramp, offer its best rate K times over (default: 2 5)",
+    )
+    p.add_argument("--report", help="write the JSON report here (--ramp: out/loadtest-ramp.json; "
+                   "its plot beside it, .png)")  # fmt: skip

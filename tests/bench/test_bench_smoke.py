@@ -90,6 +90,30 @@ def check_discord_runtime(f: dict, out: str) -> None:
     assert "ratio runtime/bare" in out
 
 
+def check_overload(f: dict, out: str) -> None:
+    assert positive(f["sustained"]["events_per_s"])
+    assert [row["factor"] for row in f["overload"]] == [2, 5]
+    for row in f["overload"]:
+        assert positive(row["offered_per_s"], row["events_per_s"], row["p99_ms"])
+        assert row["applied_ratio"] == row["events_per_s"] / f["sustained"]["events_per_s"]
+        assert positive(*row["rss_gateway_bytes"], *row["rss_hosts_bytes"])
+        shed = {k.split(":")[0]: n for k, n in row["dropped_by_type_reason"].items()
+                if k.endswith(":overload")}  # fmt: skip
+        assert row["shed_by_type"] == shed
+    assert Path(f["plot"]).read_bytes()[:4] == b"\x89PNG"
+    assert "sustained :" in out and "2× offered" in out and "5× offered" in out
+
+
+def check_guilds(f: dict, out: str) -> None:
+    small, large = f["runs"]
+    assert small["guilds"] < large["guilds"]
+    for r in f["runs"]:
+        assert r["events_processed"] > 0 and positive(r["events_per_s"], r["latency_ms"]["p99"])
+        assert r["guilds_held"] > 0 and r["rss_bytes_per_guild_held"] >= 0
+    assert f["p99_ratio"][small["guilds"]] == 1.0
+    assert "B per guild held" in out
+
+
 CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (check, needs Ray)
     "bench_engine": (check_engine, False),
     "bench_actions": (check_actions, False),
@@ -97,6 +121,8 @@ CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (che
     "bench_scaleout": (check_scaleout, True),
     "bench_discord_ingest": (check_discord_ingest, False),
     "bench_discord_runtime": (check_discord_runtime, True),
+    "bench_overload": (check_overload, True),
+    "bench_guilds": (check_guilds, True),
 }
 
 

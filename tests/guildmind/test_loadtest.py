@@ -41,3 +41,23 @@ def test_weighted_percentiles() -> None:
     assert percentile(samples, 0.95) == 0.100
     assert percentile(samples, 0.999) == 1.0
     assert percentile([], 0.5) == 0.0
+
+
+def test_a_ramp_is_drawn_against_the_offered_rate(tmp_path) -> None:
+    from guildmind.loadtest import plot_ramp
+
+    steps = [
+        {"offered_per_s": r, "events_per_s": min(r, 3000.0), "shed_per_s": max(0.0, r - 3000),
+         "p50_ms": 10.0 + r / 1000, "p99_ms": 40.0 + r / 100}
+        for r in (1000.0, 2000.0, 3000.0, 6000.0, 15000.0)
+    ]  # fmt: skip
+    png = plot_ramp(steps, tmp_path / "ramp" / "load.png")
+    data = png.read_bytes()
+    assert png == tmp_path / "ramp" / "load.png" and data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 10_000  # two panels with their lines, not an empty canvas
+
+
+@pytest.mark.parametrize("load", [0, -1, 1.5, True])
+def test_a_load_factor_is_a_whole_number_of_offers(load) -> None:
+    with pytest.raises(ValueError, match="load must be an int >= 1"):
+        LoadSpec(guilds=10, rate=10.0, duration_s=1.0, load=load)
