@@ -155,9 +155,10 @@ class BudgetPolicy:
         """Whether any limit is set."""
         return bool(self.guild_daily_tokens or self.global_daily_tokens)
 
-    def for_guild(self, state: GuildState, now: float) -> TokenBudget | None:
-        """The budget of one round of the guild in `state` at `now` (None: no limit is set)."""
-        return TokenBudget(self, state, now) if self.enabled else None
+    def for_guild(self, state: GuildState, now: float) -> TokenBudget:
+        """The budget of one round of the guild in `state` at `now`. The guild's tokens are
+        counted even when no limit is set, so `/guildmind status` shows the day's use."""
+        return TokenBudget(self, state, now)
 
     def used(self, state: GuildState, now: float) -> int:
         """The guild's tokens on `now`'s UTC day (requests in flight at their reservation)."""

@@ -73,12 +73,11 @@ class TokenTally:
         day = int(rnd.at // DAY_S)
         self.demand[(i, day)] += cost
         budget = self.policy.for_guild(st, rnd.at)
-        if budget is not None:
-            held = _now(budget.reserve(prompt, system))
-            if isinstance(held, str):
-                self.refused += 1
-                return
-            self._held[id(rnd)] = (held, cost, budget)
+        held = _now(budget.reserve(prompt, system))
+        if isinstance(held, str):
+            self.refused += 1
+            return
+        self._held[id(rnd)] = (held, cost, budget)
         self.requests += 1
         self.used[(i, day)] += cost
 

@@ -99,8 +99,9 @@ class RoundRunner:
     bot_name, persona:
         Who speaks.
     budget:
-        The daily token budgets (`actions.BudgetPolicy`; default: none). Each round's LLM
-        requests reserve in the guild's ledger (its `GuildState`) and the global one.
+        The daily token budgets (`actions.BudgetPolicy`; default: no limit). Each round's LLM
+        requests reserve in the guild's ledger (its `GuildState`, counted with or without a
+        limit) and, with a global limit, the global one.
     """
 
     def __init__(
@@ -143,7 +144,7 @@ class RoundRunner:
             return RoundResult("failed")
         observer = _RoundObserver(self.metrics)
         budget, llm = self.budget.for_guild(state, now), self.writer.llm
-        if budget is not None and llm is not None:  # an action asking ctx.llm itself is held too
+        if llm is not None:  # an action asking ctx.llm itself is held to the budget too
             llm = BudgetedLLM(llm, budget, observer)
         ctx = ActionContext(
             guild_id=gid, channel_id=channel, mood=state.mood,

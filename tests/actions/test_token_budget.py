@@ -114,7 +114,10 @@ async def test_concurrent_requests_never_overshoot_together() -> None:
     wide = BudgetPolicy(100 * cost(), max_tokens=MAX)
     replies = await asyncio.gather(*(ask(llm2, roomy, wide) for _ in range(50)))
     assert llm2.calls == 50 and roomy.llm_tokens == 50 * cost() > limit
-    assert BudgetPolicy(0, max_tokens=MAX).for_guild(roomy, D0) is None  # no limit: no ledger
+    # no limit: every request goes, and the guild's day is still counted (for its status)
+    counted, llm3 = GuildState(mood="bubbly"), Metered(usage=(cost(), 0), delay_s=0.05)
+    await asyncio.gather(*(ask(llm3, counted, BudgetPolicy(0, max_tokens=MAX)) for _ in range(50)))
+    assert llm3.calls == 50 and counted.llm_tokens == 50 * cost()
 
 
 async def test_the_global_budget_binds_all_guilds_together() -> None:

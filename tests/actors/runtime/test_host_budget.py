@@ -158,8 +158,8 @@ async def test_positive_control_without_a_budget_every_reply_asks_the_llm(
     h = Host(server, MemoryStore(), T0, 0)
     assert [(await h.ask()).source for _ in range(4)] == ["llm"] * 4
     assert len(server.requests) == 4 and h.exhausted() == 0
-    line = tokens_line(admin.status(h.core, G)["llm_tokens"])
-    assert line == "**LLM tokens today** (UTC) 0, no daily limit for this server"
+    line = tokens_line(admin.status(h.core, G)["llm_tokens"])  # counted all the same
+    assert line == "**LLM tokens today** (UTC) 20,000, no daily limit for this server"
     await h.close()
 
 
