@@ -143,8 +143,9 @@ class ActionContext:
         Where the round's LLM requests, judge verdicts and template fallbacks are reported
         (`actions.observer.ActionObserver`; the runtime wires its metrics). Default: nowhere.
     budget:
-        The round's token budget (`actions.budget.TokenBudget`), or None (no limit): every LLM
-        request of the round reserves its cost in it first (``ask_llm(..., budget=ctx.budget)``).
+        The round's token budget (`actions.budget.TokenBudget`; the runtime always sets one,
+        counting the guild's tokens with or without a limit), or None (nothing counted): every
+        LLM request of the round reserves its cost in it first (``ask_llm(..., budget=...)``).
     deadline:
         While `ActionModifier.execute()` runs an action: the event loop's time
         (``asyncio.get_running_loop().time()``) by which its messages should be queued, inside
