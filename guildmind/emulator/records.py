@@ -6,11 +6,15 @@ Tests read these to assert on what the bot did; nothing here talks to the networ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
+
+RECHECK_S = 0.05
+"""How often `Recorder.wait_until` looks again with nothing recorded meanwhile (seconds)."""
 
 
 class Attachment(msgspec.Struct, frozen=True):
@@ -69,7 +73,9 @@ class Recorder:
         self.notify()
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
-        """Wait until ``predicate()`` is true; re-checked after every recorded change.
+        """Wait until ``predicate()`` is true; re-checked after every recorded change, and at
+        least every `RECHECK_S` seconds: a predicate may read what the emulator never records
+        (what the bot's process holds), and waiting only for changes would then miss it.
 
         Raises
         ------
@@ -79,7 +85,8 @@ class Recorder:
         async with asyncio.timeout(timeout):
             while not predicate():
                 self._changed.clear()
-                await self._changed.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), RECHECK_S)
 
     async def wait_sent(self, n: int, timeout: float = 5.0) -> SentMessage:
         """Wait until the bot has sent at least ``n`` messages and return the ``n``-th (1-based)."""
