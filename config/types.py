@@ -101,6 +101,9 @@ class GatewayConfig(msgspec.Struct, **_S):
     # that do not mention the bot (presence after half of it, joins after twice; mentions never):
     # see actors.routing.batching.SHED_AFTER
     max_wait_ms: Annotated[float, Meta(gt=0, le=600_000)] = 250.0
+    # Message ids each host remembers (the newest), to apply a message Discord replays after a
+    # gateway's cold resume only once (see actors.loop.replays); 0 = remember none.
+    replay_window: Annotated[int, Meta(ge=0, le=10_000_000)] = 65_536
 
     def __post_init__(self) -> None:
         if self.queue_max < self.batch_max:
@@ -182,6 +185,13 @@ class DiscordSourceConfig(msgspec.Struct, **_S):
     # Plain messages go from the gateway's frame straight to guildmind's events, without
     # discord.py's models (`actors/sources/discord/fast.py`); false: every event through them.
     fast_ingest: bool = True
+    # Cold resume: each shard's session (id, sequence, resume URL) is kept in the state store,
+    # written every session_save_s once what it covers reached the hosts, and on stop; a
+    # restarted gateway RESUMEs it (Discord replays what it missed) unless it is older than
+    # session_max_age_s. false: identify anew on every start (what discord.py alone does).
+    cold_resume: bool = True
+    session_save_s: Annotated[float, Meta(gt=0, le=3600)] = 1.0
+    session_max_age_s: Annotated[float, Meta(gt=0, le=86_400)] = 900.0
 
     def __post_init__(self) -> None:
         _env_name("discord.token_env", self.token_env)

@@ -21,6 +21,9 @@ MAX_ID = 2**63 - 1
 Snowflake = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 """An id field: decoding refuses one outside 0 < id < 2**63 (a `msgspec.ValidationError`)."""
 
+OptionalId = Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)]
+"""An id field that may be absent: 0, or a snowflake."""
+
 
 def valid_id(value: object) -> bool:
     """Whether `value` is an id guildmind accepts: an int (not a bool) with 0 < id < 2**63."""
@@ -36,6 +39,9 @@ class MessageEvent(msgspec.Struct, frozen=True, gc=False, tag="message", array_l
     at: float
     author_is_bot: bool = False
     mentions_bot: bool = False
+    # Discord's id of the message (0: none, e.g. synthetic traffic): a host skips a message it
+    # applied before, which Discord replays after a gateway's cold resume
+    message_id: OptionalId = 0
 
 
 class PresenceEvent(msgspec.Struct, frozen=True, gc=False, tag="presence", array_like=True):

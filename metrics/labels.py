@@ -31,6 +31,7 @@ DROP_REASONS: tuple[str, ...] = (
     "unroutable",  # no host for the guild's partition
     "host_unavailable",  # the host died with the batch in flight and it was not retried
     "unknown_guild",  # an event for a guild the bot does not serve
+    "replayed",  # a message Discord replayed after a gateway's cold resume, applied before
 )
 """Why an event was dropped (``reason`` label)."""
 

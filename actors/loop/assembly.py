@@ -150,5 +150,5 @@ def build_host_core(
     )
     return HostCore(
         name, loop=loop, runner=runner, store=store, clock=clock, send=send, metrics=metrics,
-        write_behind_s=config.state.write_behind_s,
+        write_behind_s=config.state.write_behind_s, replay_window=config.gateway.replay_window,
     )  # fmt: skip

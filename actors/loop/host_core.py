@@ -20,6 +20,7 @@ import msgspec
 from actions import OutgoingMessage
 from actors.clock import Clock
 from actors.loop.guild_loop import GuildLoop, Round
+from actors.loop.replays import ReplayWindow
 from actors.loop.rounds import RoundResult, RoundRunner
 from actors.loop.transcripts import Transcripts
 from actors.routing.sequencer import Sequencer
@@ -70,12 +71,14 @@ class HostCore:
         send: Send,
         metrics: GuildmindMetrics,
         write_behind_s: float = 2.0,
+        replay_window: int = 65_536,
     ) -> None:
         self.name, self.loop, self.runner, self.store, self.clock = name, loop, runner, store, clock
         self.send, self.metrics = send, metrics
         self.engine = loop.engine
         self.sequencer = Sequencer()
         self.transcripts = Transcripts()
+        self.replays = ReplayWindow(replay_window)  # messages replayed by a cold resume: once
         self.write_behind = WriteBehind(write_behind_s)
         loop.mark_dirty = self.write_behind.mark_dirty
         loop.mark_gone = self._gone
@@ -215,12 +218,15 @@ class HostCore:
         return mine
 
     def _apply_in_order(self, b: Batch) -> BatchReply:
+        skipped = self.replays.skipped
+        events, lines = self.replays.admit(b.events, b.lines)  # (a replayed message: once)
+        if self.replays.skipped != skipped:
+            self.metrics.dropped("message", "replayed", self.replays.skipped - skipped)
         quiet_words = self.engine.learning.quiet_words
-        for line in b.lines:
+        for line in lines:
             self.transcripts.add(line)
             if line.mentions_bot and quiet_words(line.content):  # "@Miku be quiet": less chatty
                 self.loop.feedback(line.guild_id, "hushed", line.at)
-        events = b.events
         self.owner.update(dict.fromkeys([ev.guild_id for ev in events], b.gateway))
         latency = max(0.0, time.time() - b.sent_at)
         rejected = self.loop.rejected

@@ -25,6 +25,7 @@ from actors.routing.wire import Line, Outbox
 from actors.sources.base import Said, Source
 from actors.sources.synthetic import SyntheticSource
 from actors.sources.traffic import SyntheticTraffic
+from actors.stores.base import StateStore, StoreError, open_configured
 from config import Config
 from engine import Event
 from metrics import GuildmindMetrics, new_registry, start_metrics_server
@@ -71,6 +72,7 @@ class Gateway:
         attach = getattr(self.source, "attach", None)
         if attach is not None:  # sources that talk to hosts (default channels, slash commands)
             attach(self.call_host, self.metrics, self.forget_user)
+        self.store = self._keep_sessions()
         self.said: collections.deque[Said] = collections.deque(maxlen=1_000)
         self._said_total = 0
         self._table: list[str] = []
@@ -84,6 +86,19 @@ class Gateway:
         self._erasing = 0  # members' erasures under way (a partition move waits for them)
         self._sending: set[asyncio.Task[None]] = set()
         self.delivered = self.failed = self.host_errors = self.applied = self.malformed = 0
+
+    def _keep_sessions(self) -> StateStore | None:
+        """The state store, for a source that keeps its shards' sessions there (cold resume)."""
+        keep = getattr(self.source, "keep_sessions", None)
+        if keep is None or not getattr(self.source, "resumable", False):
+            return None
+        try:
+            store = open_configured(self.config)  # the Redis password: this process's environment
+        except (StoreError, ValueError) as e:
+            log.error("%s: no cold resume, the store cannot be opened: %s", self.name, e)
+            return None
+        keep(store.load_sessions, store.save_sessions, self.settle)
+        return store
 
     def _route(self, guild_id: int) -> str:
         if self.dedicated:
@@ -302,6 +317,29 @@ class Gateway:
                 return
             await asyncio.sleep(0.005)
 
+    async def settle(self, timeout_s: float = 30.0) -> bool:
+        """Until every event offered before this call was applied by its host (or dropped and
+        counted); False when that took longer than `timeout_s` seconds, or events wait parked
+        (a placement, a partition move). The discord source saves a shard's sequence number
+        only past such a barrier (cold resume: `actors.sources.discord.resume`)."""
+        marks = self.core.marks()
+        if marks is None:
+            return False
+        deadline = time.monotonic() + timeout_s
+        seqs: dict[str, int] = {}
+        while True:
+            if self._stopped:  # the batching loop is gone: cut the batches here
+                self._dispatch(self.core.due_batches(time.time(), all_now=True))
+            for host, mark in list(marks.items()):
+                if self.core.cut_past(host, mark):
+                    seqs[host] = self.core.next_seq(host)  # all of them are in batches below
+                    del marks[host]
+            if not marks and all(self.core.landed(h, seq) for h, seq in seqs.items()):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.005)
+
     async def source_status(self) -> dict:
         """Whether the source is connected, and its fatal error (a sentence) if it stopped."""
         status = getattr(self.source, "status", None)
@@ -343,6 +381,8 @@ class Gateway:
         close = getattr(self.source, "close", None)
         if close is not None:
             await close()
+        if self.store is not None:
+            self.store.close()
         self.server.close()
 
 

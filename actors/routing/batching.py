@@ -72,6 +72,7 @@ class _Buffer:
     done_events: int = 0  # answered in the window
     saturated: bool = True  # … and the host had work waiting all through it
     progress: float = 0.0  # monotonic time a batch was last answered (or the first went out)
+    gone: int = 0  # events that left `events` so far (cut into batches, or shed)
 
 
 class GatewayCore:
@@ -267,6 +268,7 @@ class GatewayCore:
             if self._room(buf):
                 buf.saturated = False
             if cut:
+                buf.gone += cut
                 buf.events = events[cut:]  # what stays keeps its arrival time: it goes out next
                 del buf.at[:cut]
                 del buf.queued_at[:cut]
@@ -308,6 +310,23 @@ class GatewayCore:
         return [
             e for host, b in self._buffers.items() if not host.startswith("\0") for e in b.events
         ]
+
+    def marks(self) -> dict[str, int] | None:
+        """A barrier over what was offered so far: host → how many of its events must have left
+        its buffer (`cut_past`) for all of them to be in batches; None while events wait parked
+        (for a placement or a partition move), which no barrier covers."""
+        if any(b.parked and b.events for b in self._buffers.values()):
+            return None
+        return {
+            host: b.gone + len(b.events)
+            for host, b in self._buffers.items()
+            if b.events or b.in_flight
+        }
+
+    def cut_past(self, host: str, mark: int) -> bool:
+        """Whether `mark` (from `marks()`) events of `host` have left its buffer."""
+        buf = self._buffers.get(host)
+        return buf is None or buf.gone >= mark
 
     def next_seq(self, host: str) -> int:
         buf = self._buffers.get(host)
@@ -396,6 +415,7 @@ def _evict(buf: _Buffer, victim: str, want: int) -> int:
         kept_at.append(at[i])
         kept_queued.append(queued_at[i])
     if shed:
+        buf.gone += shed
         buf.events, buf.at, buf.queued_at = kept_events, kept_at, kept_queued
         if victim == "presence":
             buf.presence -= shed

@@ -26,6 +26,7 @@ def refused(event: Event, line: Line | None) -> str | None:
         if type(event.author_is_bot) is not bool or type(event.mentions_bot) is not bool:
             return "malformed"  # e.g. a user whose "bot" flag discord.py kept as it came
         ok = valid_id(event.guild_id) and valid_id(event.channel_id) and valid_id(event.author_id)
+        ok = ok and (event.message_id == 0 or valid_id(event.message_id))  # (0: none)
     else:
         ok = valid_id(event.guild_id) and valid_id(event.user_id)  # type: ignore[union-attr]
         if kind is PresenceEvent and (

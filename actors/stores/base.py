@@ -1,12 +1,16 @@
 """State stores: where each guild's engine snapshot lives between restarts.
 
 A store maps an int guild id to the bytes of `AutonomousEngine.snapshot(guild_id)`: counters, times,
-mood and settings, never message content. Three kinds, chosen by URL with `open_store()`:
+mood and settings, never message content. Beside them it keeps each gateway shard's session (an
+int shard id → the bytes of the discord source's session record: session id, sequence number,
+resume URL; nothing personal), so a restarted gateway resumes instead of identifying ("cold
+resume", see `actors.sources.discord.resume`). Three kinds, chosen by URL with `open_store()`:
 
 ====================================  =========================================================
 ``memory:``                           a dict in this process (tests)
 ``sqlite:`` / ``sqlite:PATH``         a WAL-mode SQLite file (``DATA_DIR/guildmind.sqlite3``)
-``redis://[:PASSWORD@]HOST:PORT/DB``  one key per guild, ``PREFIX + "guild:" + id``
+``redis://[:PASSWORD@]HOST:PORT/DB``  one key per guild, ``PREFIX + "guild:" + id`` (a shard's
+                                      session: ``PREFIX + "session:" + shard id``)
 ``rediss://…`` (TLS), ``?prefix=…``   (the prefix defaults to ``guildmind:``)
 ====================================  =========================================================
 
@@ -66,6 +70,28 @@ def check_ids(guild_ids: Iterable[int]) -> list[int]:
     return ids
 
 
+MAX_SHARD = 2**31
+"""Shard ids are 0 <= id < 2**31 (Discord's shard count is an int; ours is at most 100,000)."""
+
+
+def check_shards(shard_ids: Iterable[int]) -> list[int]:
+    """The shard ids as a list; ValueError naming the first that is not 0 <= id < 2**31."""
+    ids = list(shard_ids)
+    for sid in ids:
+        if type(sid) is not int or not 0 <= sid < MAX_SHARD:
+            raise ValueError(f"shard ids must be ints with 0 <= id < 2**31, got {sid!r}")
+    return ids
+
+
+def check_sessions(items: Mapping[int, bytes]) -> dict[int, bytes]:
+    """The session records as a dict; ValueError naming a bad shard id or a value not bytes."""
+    check_shards(items)
+    for sid, data in items.items():
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ValueError(f"shard {sid}: a session must be bytes, got {type(data).__name__}")
+    return {sid: bytes(data) for sid, data in items.items()}
+
+
 def check_items(items: Mapping[int, bytes]) -> dict[int, bytes]:
     """The items as a dict; ValueError naming a bad id or a value that is not bytes."""
     check_ids(items)
@@ -97,6 +123,18 @@ class StateStore(Protocol):
         """Every stored guild id, in no particular order (a restarted host picks its own)."""
         ...
 
+    def load_sessions(self, shard_ids: Iterable[int]) -> dict[int, bytes]:
+        """The stored gateway sessions of these shards; shards with none are absent."""
+        ...
+
+    def save_sessions(self, items: Mapping[int, bytes]) -> None:
+        """Store these shards' sessions (all or none), replacing older ones."""
+        ...
+
+    def delete_sessions(self, shard_ids: Iterable[int]) -> None:
+        """Forget these shards' sessions; unknown ids are fine."""
+        ...
+
     def close(self) -> None:
         """Release connections; closing twice is fine."""
         ...
@@ -125,6 +163,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._tokens: dict[int, int] = {}
         self._data: dict[int, bytes] = {}
+        self._sessions: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self.closed = False
 
@@ -169,6 +208,25 @@ class MemoryStore:
         with self._lock:
             self._open()
             return self._tokens.get(day, 0)
+
+    def load_sessions(self, shard_ids: Iterable[int]) -> dict[int, bytes]:
+        ids = check_shards(shard_ids)
+        with self._lock:
+            self._open()
+            return {sid: self._sessions[sid] for sid in ids if sid in self._sessions}
+
+    def save_sessions(self, items: Mapping[int, bytes]) -> None:
+        items = check_sessions(items)
+        with self._lock:
+            self._open()
+            self._sessions.update(items)
+
+    def delete_sessions(self, shard_ids: Iterable[int]) -> None:
+        ids = check_shards(shard_ids)
+        with self._lock:
+            self._open()
+            for sid in ids:
+                self._sessions.pop(sid, None)
 
     def close(self) -> None:
         self.closed = True

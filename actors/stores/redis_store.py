@@ -1,4 +1,5 @@
-"""The Redis state store: a key per guild (``PREFIX + "guild:" + id``), MSET to save, MGET to load.
+"""The Redis state store: a key per guild (``PREFIX + "guild:" + id``), MSET to save, MGET to load;
+a gateway shard's session under ``PREFIX + "session:" + shard id``.
 
 One key per guild keeps the door open to Redis Cluster (keys spread over slots by guild); MSET
 saves a batch atomically on a single server. Every call has socket timeouts and at most one quick
@@ -15,7 +16,14 @@ import redis
 from redis.backoff import ConstantBackoff
 from redis.retry import Retry
 
-from actors.stores.base import StoreError, check_ids, check_items, mask_url
+from actors.stores.base import (
+    StoreError,
+    check_ids,
+    check_items,
+    check_sessions,
+    check_shards,
+    mask_url,
+)
 
 DEFAULT_PREFIX = "guildmind:"
 _TOKENS_TTL_S = 8 * 86400  # a day's LLM token count outlives its day by a week, then goes
@@ -175,6 +183,37 @@ class RedisStore:
             if tail.isdigit():
                 ids.append(int(tail))
         return iter(ids)
+
+    def _session_key(self, sid: int) -> str:
+        return f"{self.prefix}session:{sid}"
+
+    def load_sessions(self, shard_ids: Iterable[int]) -> dict[int, bytes]:
+        ids = check_shards(shard_ids)
+        if not ids:
+            return {}
+        try:
+            values = self._redis().mget([self._session_key(sid) for sid in ids])
+        except redis.RedisError as e:
+            raise StoreError(f"reading {len(ids)} sessions from {self.url!r} failed: {e}") from e
+        return {sid: v for sid, v in zip(ids, values, strict=True) if v is not None}
+
+    def save_sessions(self, items: Mapping[int, bytes]) -> None:
+        data = check_sessions(items)
+        if not data:
+            return
+        try:  # one MSET: atomic (a bot has at most a few thousand shards)
+            self._redis().mset({self._session_key(sid): v for sid, v in data.items()})
+        except redis.RedisError as e:
+            raise StoreError(f"saving {len(data)} sessions to {self.url!r} failed: {e}") from e
+
+    def delete_sessions(self, shard_ids: Iterable[int]) -> None:
+        ids = check_shards(shard_ids)
+        if not ids:
+            return
+        try:
+            self._redis().delete(*[self._session_key(sid) for sid in ids])
+        except redis.RedisError as e:
+            raise StoreError(f"deleting {len(ids)} sessions from {self.url!r} failed: {e}") from e
 
     def close(self) -> None:
         with self._lock:

@@ -14,13 +14,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from actors.stores.base import StoreError, check_ids, check_items
+from actors.stores.base import StoreError, check_ids, check_items, check_sessions, check_shards
 
 _CHUNK = 500  # ids per IN (...) query, well below SQLite's bound-variable limit
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_snapshots (
     guild_id INTEGER PRIMARY KEY,
+    data     BLOB NOT NULL,
+    saved_at REAL NOT NULL
+)
+"""
+_SESSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gateway_sessions (
+    shard_id INTEGER PRIMARY KEY,
     data     BLOB NOT NULL,
     saved_at REAL NOT NULL
 )
@@ -35,6 +42,10 @@ _TOKENS_KEPT_DAYS = 7  # older days' counts are deleted (nothing reads them)
 _UPSERT = """
 INSERT INTO guild_snapshots (guild_id, data, saved_at) VALUES (?, ?, ?)
 ON CONFLICT (guild_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at
+"""
+_UPSERT_SESSION = """
+INSERT INTO gateway_sessions (shard_id, data, saved_at) VALUES (?, ?, ?)
+ON CONFLICT (shard_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at
 """
 
 
@@ -87,6 +98,7 @@ class SqliteStore:
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute(_SCHEMA)
         db.execute(_TOKENS_SCHEMA)
+        db.execute(_SESSIONS_SCHEMA)
 
     def _fail_setup(self, e: sqlite3.Error) -> None:
         self._conn().close()
@@ -203,6 +215,53 @@ class SqliteStore:
             except sqlite3.Error as e:
                 raise StoreError(f"listing the guilds in {self.url!r} failed: {e}") from e
         return (gid for (gid,) in rows)
+
+    def load_sessions(self, shard_ids: Iterable[int]) -> dict[int, bytes]:
+        ids = check_shards(shard_ids)
+        found: dict[int, bytes] = {}
+        with self._lock:
+            db = self._conn()
+            try:
+                for i in range(0, len(ids), _CHUNK):
+                    chunk = ids[i : i + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = db.execute(
+                        f"SELECT shard_id, data FROM gateway_sessions WHERE shard_id IN ({marks})",
+                        chunk,
+                    )
+                    found.update(rows)
+            except sqlite3.Error as e:
+                what = f"reading {len(ids)} sessions from {self.url!r}"
+                raise StoreError(f"{what} failed: {e}") from e
+        return found
+
+    def save_sessions(self, items: Mapping[int, bytes]) -> None:
+        items = check_sessions(items)
+        if not items:
+            return
+        now = time.time()
+        rows = [(sid, data, now) for sid, data in items.items()]
+        with self._lock:
+            try:
+                self._transaction(lambda db: db.executemany(_UPSERT_SESSION, rows))
+            except sqlite3.Error as e:
+                raise StoreError(f"saving {len(rows)} sessions to {self.url!r} failed: {e}") from e
+
+    def delete_sessions(self, shard_ids: Iterable[int]) -> None:
+        ids = check_shards(shard_ids)
+
+        def run(db: sqlite3.Connection) -> None:
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                db.execute(f"DELETE FROM gateway_sessions WHERE shard_id IN ({marks})", chunk)
+
+        with self._lock:
+            try:
+                self._transaction(run)
+            except sqlite3.Error as e:
+                what = f"deleting {len(ids)} sessions from {self.url!r}"
+                raise StoreError(f"{what} failed: {e}") from e
 
     def close(self) -> None:
         with self._lock:

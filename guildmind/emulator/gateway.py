@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class Session:
         self.seq = 0
         self.buffer: deque[tuple[int, bytes]] = deque(maxlen=buffer_size)
         self.conn: Connection | None = None
+        self.left_at: float | None = None  # monotonic time its last websocket went away
 
     def covers(self, guild_id: int) -> bool:
         return (guild_id >> 22) % self.shard_count == self.shard_id
@@ -128,6 +130,7 @@ class Gateway:
         refuse_intents: int,
         heartbeat_interval: float,
         buffer_size: int = 50_000,
+        session_ttl_s: float = 300.0,
     ) -> None:
         self.world = world
         self.recorder = recorder
@@ -136,6 +139,9 @@ class Gateway:
         self.refuse_intents = refuse_intents
         self.heartbeat_interval = heartbeat_interval
         self.buffer_size = buffer_size
+        # how long a session without a websocket stays resumable (real seconds); Discord does
+        # not say, and refuses a RESUME of an expired one with INVALID_SESSION (d: false)
+        self.session_ttl_s = session_ttl_s
         self.url = ""  # set by the server once it knows its port
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
@@ -210,6 +216,7 @@ class Gateway:
             self.connections.discard(conn)
             if conn.session is not None and conn.session.conn is conn:
                 conn.session.conn = None
+                conn.session.left_at = time.monotonic()
             if not conn.writer.done():
                 conn.close_after_pending(1000, "")
             with contextlib.suppress(TimeoutError):
@@ -283,6 +290,7 @@ class Gateway:
         ):
             conn.close_after_pending(4010, "Invalid shard.")
             return False
+        self.expire()  # (the sessions a restarted client left behind stop buffering, in time)
         session = Session((shard[0], shard[1]), intents, self.buffer_size)
         self.sessions[session.id] = session
         session.conn, conn.session = conn, session
@@ -319,12 +327,19 @@ class Gateway:
         if not isinstance(d, dict) or d.get("token") != self.token:
             conn.close_after_pending(4004, "Authentication failed.")
             return False
+        self.expire()
         session = self.sessions.get(d.get("session_id"))  # type: ignore[arg-type]
         seq = d.get("seq")
         oldest = session.buffer[0][0] if session and session.buffer else 1
-        if session is None or not isinstance(seq, int) or seq < oldest - 1:
+        if (
+            session is None
+            or type(seq) is not int
+            or seq < oldest - 1  # what it missed is no longer kept
+            or seq > session.seq  # it claims events this session never sent
+        ):
             conn.send_op(9, False)
             return True
+        session.left_at = None
         if session.conn is not None and session.conn is not conn:
             session.conn.close_after_pending(4000, "Session resumed elsewhere.")
         session.conn, conn.session = conn, session
@@ -334,6 +349,19 @@ class Gateway:
                 self.replayed += 1
         self._emit(session, "RESUMED", {"_trace": ["guildmind-emulator"]})
         return True
+
+    def expire(self, older_than_s: float | None = None) -> int:
+        """Forget the sessions without a websocket for longer than `older_than_s` (default:
+        `session_ttl_s`); a RESUME of one is refused. Returns how many were forgotten."""
+        ttl = self.session_ttl_s if older_than_s is None else older_than_s
+        now = time.monotonic()
+        gone = [
+            sid for sid, s in self.sessions.items()
+            if s.conn is None and s.left_at is not None and now - s.left_at >= ttl
+        ]  # fmt: skip
+        for sid in gone:
+            del self.sessions[sid]
+        return len(gone)
 
     def _request_members(self, session: Session, d: Any) -> None:
         if not isinstance(d, dict):

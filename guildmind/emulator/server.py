@@ -445,6 +445,11 @@ class Emulator:
         await asyncio.sleep(0)
         return count
 
+    def expire_sessions(self, older_than_s: float = 0.0) -> int:
+        """Forget the gateway sessions that have had no websocket for `older_than_s` seconds
+        (as Discord expires them): a RESUME of one is refused. Returns how many."""
+        return self.gateway.expire(older_than_s)
+
     async def disconnect(self, code: int = 4000) -> None:
         """Close every gateway socket with ``code`` (4000: the client should RESUME)."""
         await self.gateway.close_all(code, "Disconnected by the emulator.")

@@ -111,16 +111,26 @@ def addresses_bot(
 
 
 def message_event(
-    message: discord.Message, *, bot_id: int, at: float, addressed: bool
+    message: discord.Message,
+    *,
+    bot_id: int,
+    at: float,
+    addressed: bool,
+    guild_id: int | None = None,
+    replayed: bool = False,
 ) -> MessageEvent | None:
-    """The engine's view of a guild message (None for direct messages)."""
+    """The engine's view of a guild message (None for direct messages). `guild_id`: the guild
+    of a message whose guild discord.py does not hold (a cold-resumed shard's); `replayed`:
+    Discord replays it after a cold resume, so it carries its id (the hosts apply it once)."""
     guild = message.guild
-    if guild is None:
+    gid = guild.id if guild is not None else guild_id
+    if gid is None:
         return None
     author = message.author
     return MessageEvent(
-        guild.id, message.channel.id, author.id, at, author.bot or author.id == bot_id, addressed
-    )
+        gid, message.channel.id, author.id, at, author.bot or author.id == bot_id, addressed,
+        message.id if replayed else 0,
+    )  # fmt: skip
 
 
 def text(message: discord.Message) -> str:

@@ -44,6 +44,7 @@ from actors.sources.discord.commands import command_tree
 from actors.sources.discord.endpoints import configure_discord_endpoints
 from actors.sources.discord.fast import FastPath
 from actors.sources.discord.frames import guard_websockets
+from actors.sources.discord.resume import ColdResume, Load, Save, Settle
 from config import Config, DiscordSourceConfig
 from engine import valid_id
 
@@ -103,6 +104,12 @@ class _Client(discord.AutoShardedClient):
                 self.source.handler_failed(event, e)
         super().dispatch(event, *args, **kwargs)
 
+    async def launch_shard(self, gateway: Any, shard_id: int, *, initial: bool = False) -> None:
+        if self.user is not None:  # (set by login) a replay's mentions of the bot are seen
+            self.source.bot_id = self.user.id
+        if not await self.source.resume.launch(self, shard_id, initial=initial):
+            await super().launch_shard(gateway, shard_id, initial=initial)
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if not self.source.emulated:  # Discord limits IDENTIFYs; the emulator does not
             await super().before_identify_hook(shard_id, initial=initial)
@@ -145,8 +152,13 @@ class DiscordSource:
             "guild_join": self._on_guild,
             "guild_remove": self._on_removed,
             "ready": self._on_ready,
+            "shard_connect": self._on_shard_connect,
+            "shard_ready": self._on_shard_ready,
+            "shard_resumed": self._on_shard_resumed,
         }
         self.forget: Forget | None = None
+        self.resume = ColdResume(config)
+        self._asked: set[int] = set()  # guilds of cold-resumed shards asked for their channels
 
     def __repr__(self) -> str:  # never the token
         return f"DiscordSource(emulated={self.emulated}, shards={list(self.config.shard_ids)})"
@@ -155,6 +167,15 @@ class DiscordSource:
         """The gateway's way to its hosts, its metrics (for malformed payloads) and its way to
         erase a member everywhere (`/guildmind-forget-me`)."""
         self.call_host, self.metrics, self.forget = call_host, metrics, forget
+
+    @property
+    def resumable(self) -> bool:
+        """Whether this source keeps its shards' sessions (`source.discord.cold_resume`)."""
+        return self.resume.enabled
+
+    def keep_sessions(self, load: Load, save: Save, settle: Settle) -> None:
+        """Where the shards' sessions are kept, and the gateway's barrier (cold resume)."""
+        self.resume.attach(load, save, settle)
 
     # running ------------------------------------------------------------------------------
     def _make_client(self) -> _Client:
@@ -179,6 +200,8 @@ class DiscordSource:
         # session; a plain message never reaches discord.py's models (`fast`)
         self.fast = FastPath(self, client._connection._guilds) if cfg.fast_ingest else None
         guard_websockets(client._connection, self._frame_failed, self.fast and self.fast.take)
+        self.resume.reset()
+        self.resume.watch(client._connection)
         return client
 
     def _guarded(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -216,6 +239,8 @@ class DiscordSource:
             )
         cfg = self.config
         configure_discord_endpoints(cfg.api_base or None, cfg.gateway_url or None)
+        if self.resume.active:
+            self._spawn(self.resume.keep(lambda: self.client))
         backoff = 1.0
         while True:
             self.client = self._make_client()
@@ -243,7 +268,7 @@ class DiscordSource:
                 )  # fmt: skip
             finally:
                 if not self.client.is_closed():
-                    await self.client.close()
+                    await self._close_client(self.client)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60.0)
 
@@ -255,7 +280,11 @@ class DiscordSource:
         for task in self._tasks:
             task.cancel()
         if self.client is not None and not self.client.is_closed():
-            await self.client.close()
+            await self._close_client(self.client)
+
+    async def _close_client(self, client: _Client) -> None:
+        await self.resume.leave(client)  # sessions stored and left resumable first
+        await client.close()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -272,7 +301,8 @@ class DiscordSource:
     # events -------------------------------------------------------------------------------
     def _on_message(self, message: discord.Message) -> None:
         guild = message.guild
-        if guild is None:
+        guild_id = guild.id if guild is not None else self._uncached_guild(message)
+        if guild_id is None:
             if getattr(message.channel, "guild_id", None) is not None:  # not a direct message
                 self._skipped("a message of a guild the bot is not in", "message",
                               "unknown_guild", None)  # fmt: skip
@@ -282,15 +312,16 @@ class DiscordSource:
         if not norm.is_conversation(message):
             self.counts["not_conversation"] += 1  # a pin, a join, a boost…: nobody spoke
             return
-        autonomous = self.autonomous(guild.id, message.channel.id)
+        autonomous = self.autonomous(guild_id, message.channel.id)
         # Its name is heard only where the bot lives: elsewhere people talk *about* Miku.
         names = self.names if autonomous else ()
         addressed = norm.addresses_bot(message, self.bot_id, self._own, names)
         if not (autonomous or addressed):
             return  # not where the bot lives, and not for it: nothing would count it
         event = norm.message_event(
-            message, bot_id=self.bot_id, at=self.clock.now(), addressed=addressed
-        )
+            message, bot_id=self.bot_id, at=self.clock.now(), addressed=addressed,
+            guild_id=guild_id, replayed=self._replayed(guild_id),
+        )  # fmt: skip
         if event is None:
             return
         self.counts["messages"] += 1
@@ -300,6 +331,46 @@ class DiscordSource:
         """True when the bot lives in that channel (all of a guild's, until told otherwise)."""
         counted = self.channels.get(guild_id)
         return not counted or channel_id in counted
+
+    def _uncached_guild(self, message: discord.Message) -> int | None:
+        """The guild of a message discord.py has no guild for, when its shard was cold-resumed
+        (no GUILD_CREATE came: see `resume`); None for any other guild-less message."""
+        client, gid = self.client, getattr(message.channel, "guild_id", None)
+        if not (self.resume.cold and client is not None and valid_id(gid)):
+            return None
+        if (gid >> 22) % (client.shard_count or 1) not in self.resume.cold:
+            return None
+        if gid not in self._asked and self.call_host is not None:
+            self._asked.add(gid)  # where the bot lives there (what GUILD_CREATE would tell)
+            self._spawn(self._tell_default(gid, 0))
+        return gid
+
+    def _resuming(self, client: _Client) -> bool:
+        # a reply to a message Discord replays comes before RESUMED: REST works since the login
+        return bool(self.resume.cold) and client.user is not None and not client.is_closed()
+
+    def _replayed(self, guild_id: int) -> bool:
+        client = self.client
+        return client is not None and self.resume.replayed(guild_id, client.shard_count or 1)
+
+    def _on_shard_connect(self, shard_id: int) -> None:
+        self.resume.connected(shard_id)
+
+    def _on_shard_resumed(self, shard_id: int) -> None:
+        if self.resume.resumed(shard_id):
+            self._all_ready()
+
+    def _on_shard_ready(self, shard_id: int) -> None:
+        if self.resume.ready(shard_id):
+            self._all_ready()
+
+    def _all_ready(self) -> None:
+        # every shard RESUMED or ready: discord.py waits for a READY from each, which a resumed
+        # shard never gets, so its client is marked ready here (what its "ready" handler does)
+        client = self.client
+        if client is not None and self.resume.cold and not client.is_ready():
+            client._handle_ready()
+            self._on_ready()
 
     def _on_presence(self, before: discord.Member, after: discord.Member) -> None:
         event = norm.presence_event(before, after, at=self.clock.now())
@@ -368,7 +439,7 @@ class DiscordSource:
     async def send(self, message: OutgoingMessage) -> str | None:
         """Send one of the bot's messages; None when it went out, else why not."""
         client = self.client
-        if client is None or not client.is_ready():
+        if client is None or not (client.is_ready() or self._resuming(client)):
             return self._failed("connection", message)
         channel = client.get_partial_messageable(message.channel_id, guild_id=message.guild_id)
         reference = None
@@ -426,6 +497,7 @@ class DiscordSource:
             "guilds": len(client.guilds) if client is not None else 0,
             "sent": self.counts["sent"],
             "send_failed": self.counts["send_failed"],
+            **self.resume.stats(),
         }
 
     def status(self) -> dict[str, Any]:
