@@ -49,6 +49,7 @@ from metrics.labels import (
     ROUND_OUTCOMES,
     SAVE_OUTCOMES,
     SEND_FAILURE_REASONS,
+    SESSION_OUTCOMES,
     TRIGGERS,
     label_set,
 )
@@ -195,6 +196,11 @@ class GuildmindMetrics:
         self.batches_in_flight = g(
             "guildmind_batches_in_flight", "Gateway-to-host batches sent and not yet applied."
         )
+        self.gateway_sessions_total = c(
+            "guildmind_gateway_sessions_total",
+            "Stored gateway shard sessions at a gateway's start, by outcome (cold resume).",
+            "outcome",
+        )
         self.state_saves_total = c("guildmind_state_saves_total", "Guild state saves.", "outcome")
         self.state_save_seconds = h(
             "guildmind_state_save_seconds", "Duration of one state-store write.", SAVE_BUCKETS
@@ -235,6 +241,7 @@ class GuildmindMetrics:
         self._sent = children(self.messages_sent_total, self.action_names)
         self._send_failures = children(self.send_failures_total, label_set(SEND_FAILURE_REASONS))
         self._saves = children(self.state_saves_total, SAVE_OUTCOMES)
+        self._sessions = children(self.gateway_sessions_total, SESSION_OUTCOMES)
         self._hosts: dict[str, Any] = {}
         for host in hosts:
             self.host_seen(host)
@@ -252,6 +259,10 @@ class GuildmindMetrics:
             t = type if type in self._types else OTHER
             child = self._dropped.get((t, reason)) or self._dropped[(t, OTHER)]
         child.inc(n)
+
+    def gateway_session(self, outcome: str) -> None:
+        """A stored shard session at a start: one of `labels.SESSION_OUTCOMES`."""
+        self._sessions[outcome].inc()
 
     def batch_sent(self, size: int) -> None:
         """A batch of `size` events went to a host; it is in flight until `batch_done()`."""

@@ -95,6 +95,11 @@ label; ``actions.mofox``): a message type (voice, TTS, ...), a QQ adapter comman
 could not upload, running another action, waiting for the chat, one of MoFox's service APIs
 (``llm_api``, ``send_api``, ...)."""
 
+SESSION_OUTCOMES: tuple[str, ...] = ("resumed", "refused", "expired", "failed")
+"""How a gateway shard's stored session fared at a start (``outcome`` label; cold resume):
+resumed (Discord replayed what it missed), refused (INVALID_SESSION: the shard identified),
+expired (too old to try: identified), failed (the resume's connection failed: identified)."""
+
 SAVE_OUTCOMES: tuple[str, ...] = ("success", "failure")
 """The outcome of saving one guild's state (``outcome`` label)."""
 

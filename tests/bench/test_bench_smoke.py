@@ -114,6 +114,15 @@ def check_guilds(f: dict, out: str) -> None:
     assert "B per guild held" in out
 
 
+def check_cold_resume(f: dict, out: str) -> None:
+    assert positive(*f["kill_to_applied_s"], *f["kill_to_connected_s"], f["ratio"])
+    assert f["ratio"] == f["median_kill_to_connected_s"] / f["median_kill_to_applied_s"]
+    # what the benchmark also claims: none lost or applied twice, no identify; the control loses
+    assert f["lost"] == f["doubled"] == f["identifies"] == [0] and f["resumes"] == [1]
+    assert f["control_identifies"] == [1] and f["control_lost"][0] > 0
+    assert "control (off)" in out
+
+
 CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (check, needs Ray)
     "bench_engine": (check_engine, False),
     "bench_actions": (check_actions, False),
@@ -123,6 +132,7 @@ CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (che
     "bench_discord_runtime": (check_discord_runtime, True),
     "bench_overload": (check_overload, True),
     "bench_guilds": (check_guilds, True),
+    "bench_cold_resume": (check_cold_resume, True),
 }
 
 

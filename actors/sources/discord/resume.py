@@ -107,6 +107,8 @@ class ColdResume:
         self.save: Save | None = None
         self.settle: Settle | None = None
         self.counts: collections.Counter[str] = collections.Counter()
+        # the gateway's metrics (`GuildmindMetrics.gateway_session`): resumed, refused, …
+        self.observe: Callable[[str], None] | None = None
         self.sockets: dict[int, DiscordWebSocket] = {}  # each shard's current websocket
         self.cold: set[int] = set()  # shards resumed in this process (discord.py knows no guild)
         self.replaying: set[int] = set()  # cold-resumed shards whose RESUMED has not come yet
@@ -122,6 +124,11 @@ class ColdResume:
     @property
     def active(self) -> bool:
         return self.enabled and self.load is not None
+
+    def _outcome(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+        if self.observe is not None:
+            self.observe(outcome)
 
     def reset(self) -> None:
         """A new discord.py client: read the store again at its first launch."""
@@ -164,7 +171,7 @@ class ColdResume:
                 timeout=client.shard_connect_timeout,
             )  # fmt: skip
         except Exception as e:  # (discord.py's own launch retries a failed connect likewise)
-            self.counts["failed"] += 1
+            self._outcome("failed")
             log.warning("discord: shard %d could not resume (%s); identifying", shard_id,
                         type(e).__name__)  # fmt: skip
             return False
@@ -195,7 +202,7 @@ class ColdResume:
             ):
                 continue  # another bot's, another sharding's, or unreadable: identify
             if now - record.saved_at > self.max_age_s:
-                self.counts["expired"] += 1
+                self._outcome("expired")
                 continue
             usable[shard_id] = record
         return usable
@@ -204,7 +211,7 @@ class ColdResume:
         """Discord said RESUMED on `shard_id`; True when every shard is now settled."""
         if shard_id in self.replaying:
             self.replaying.discard(shard_id)  # what follows is new
-            self.counts["resumed"] += 1
+            self._outcome("resumed")
         return self._settled(shard_id)
 
     def connected(self, shard_id: int) -> None:
@@ -212,7 +219,7 @@ class ColdResume:
         if shard_id in self.cold:
             self.cold.discard(shard_id)  # discord.py gets its guilds again
             self.replaying.discard(shard_id)
-            self.counts["refused"] += 1
+            self._outcome("refused")
             log.warning("discord: shard %d's stored session was refused; identified", shard_id)
 
     def replayed(self, guild_id: int, shard_count: int) -> bool:

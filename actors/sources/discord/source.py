@@ -167,6 +167,7 @@ class DiscordSource:
         """The gateway's way to its hosts, its metrics (for malformed payloads) and its way to
         erase a member everywhere (`/guildmind-forget-me`)."""
         self.call_host, self.metrics, self.forget = call_host, metrics, forget
+        self.resume.observe = getattr(metrics, "gateway_session", None)
 
     @property
     def resumable(self) -> bool:

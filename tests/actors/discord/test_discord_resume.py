@@ -19,6 +19,7 @@ from discord_testkit import SPECS, Collected, config
 
 from actions import OutgoingMessage
 from actors.clock import ManualClock
+from actors.loop.replays import ReplayWindow
 from actors.sources.discord.endpoints import reset_discord_endpoints
 from actors.sources.discord.resume import ShardSession, decode_session
 from actors.sources.discord.source import DiscordSource, make_discord_source
@@ -26,6 +27,7 @@ from actors.stores.base import StateStore, open_store
 from engine import MessageEvent
 from guildmind.emulator import Emulator
 from guildmind.emulator.wiring import EMULATOR_TOKEN
+from metrics import GuildmindMetrics, new_registry
 from tests.fixtures.polling import wait_until_async
 
 AT = 1_900_000_000.0
@@ -64,6 +66,7 @@ def source_for(emu: Emulator, store: StateStore, **discord) -> DiscordSource:
     d = msgspec.structs.replace(cfg.source.discord, session_save_s=0.1, **discord)
     cfg = msgspec.structs.replace(cfg, source=msgspec.structs.replace(cfg.source, discord=d))
     source = make_discord_source(cfg, ManualClock(AT))
+    source.attach(None, GuildmindMetrics(new_registry(process_metrics=False)))  # type: ignore[arg-type]
     source.keep_sessions(store.load_sessions, store.save_sessions, Settled())
     return source
 
@@ -99,6 +102,13 @@ async def talk(emu: Emulator, n: int, start: int = 0, mention_last: bool = False
     return ids
 
 
+def sessions_metric(source: DiscordSource, outcome: str) -> float:
+    value = source.metrics.registry.get_sample_value(
+        "guildmind_gateway_sessions_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
 def stored(store: StateStore) -> ShardSession:
     record = decode_session(store.load_sessions([0])[0])
     assert record is not None
@@ -106,7 +116,8 @@ def stored(store: StateStore) -> ShardSession:
 
 
 def offered_ids(got: Collected) -> list[int]:
-    return [e.message_id for e in got.of(MessageEvent)]
+    """The ids of the messages offered, in order (from their transcript lines)."""
+    return [line.message_id for e, line in got.items if type(e) is MessageEvent]
 
 
 async def test_a_restarted_source_resumes_and_gets_what_was_sent_meanwhile_once(emu, store) -> None:
@@ -130,11 +141,14 @@ async def test_a_restarted_source_resumes_and_gets_what_was_sent_meanwhile_once(
         assert emu.counters.ops["IDENTIFY"] == identifies  # no identify spent
         assert emu.counters.ops["RESUME"] == 1
         assert offered_ids(again) == during + after  # each once, in order; none of before
+        # the replayed carry their ids (the hosts skip one applied before); live ones need not
+        assert [e.message_id for e in again.of(MessageEvent)] == [*during, 0, 0]
         assert not set(before) & set(offered_ids(again))
         mention = again.of(MessageEvent)[6]
         assert mention.mentions_bot and mention.guild_id == emu.guilds[0].id
         stats = second.stats()
         assert stats["sessions_resumed"] == 1 and "sessions_refused" not in stats
+        assert sessions_metric(second, "resumed") == 1 and sessions_metric(second, "refused") == 0
         # the bot speaks, though discord.py never got the guild (sending needs ids only)
         guild = emu.guilds[0]
         out = OutgoingMessage(guild_id=guild.id, channel_id=guild.system_channel_id,
@@ -158,7 +172,7 @@ async def test_a_refused_resume_identifies_and_is_counted(emu, store) -> None:
     async with running(second, again):
         assert emu.counters.ops["RESUME"] == 1  # it tried…
         assert emu.counters.ops["IDENTIFY"] == identifies + 1  # …and identified
-        assert second.stats()["sessions_refused"] == 1
+        assert second.stats()["sessions_refused"] == 1 and sessions_metric(second, "refused") == 1
         assert second.stats()["guilds"] == len(SPECS)  # a fresh READY: the guilds are back
         now = await talk(emu, 1, start=5)
         await again.wait(lambda: offered_ids(again) == now)
@@ -178,7 +192,7 @@ async def test_a_session_too_old_is_not_tried(emu, store) -> None:
     second = source_for(emu, store, session_max_age_s=600.0)
     async with running(second, Collected()):
         assert emu.counters.ops["RESUME"] == 0 and emu.counters.ops["IDENTIFY"] == 2
-        assert second.stats()["sessions_expired"] == 1
+        assert second.stats()["sessions_expired"] == 1 and sessions_metric(second, "expired") == 1
 
 
 async def test_without_cold_resume_a_restart_identifies_and_misses_what_was_sent(
@@ -216,3 +230,39 @@ async def test_a_record_of_another_bot_or_sharding_or_format_is_not_resumed(emu,
         source = source_for(emu, store)
         async with running(source, Collected()):
             assert emu.counters.ops["RESUME"] == resumes, bad
+
+
+async def test_a_stored_sequence_that_lags_replays_what_was_delivered_and_hosts_apply_it_once(
+    emu, store
+) -> None:
+    """The stored sequence may lag what the gateway delivered before it died (it is written
+    once the hosts applied it): Discord replays those messages again, marked with their ids,
+    and a host's window of applied ids (`ReplayWindow`) lets each through once."""
+    first, got = source_for(emu, store), Collected()
+    async with running(first, got):
+        early = await talk(emu, 3)
+        await got.wait(lambda: len(got.of(MessageEvent)) == 3)
+        await wait_until_async(lambda: store.load_sessions([0]), what="a stored session")
+        lagging = store.load_sessions([0])[0]  # as a checkpoint left it
+        late = await talk(emu, 4, start=3)  # delivered, but the gateway dies before it saves
+        await got.wait(lambda: len(got.of(MessageEvent)) == 7)
+    store.save_sessions({0: lagging})  # (it died: the store still holds the lagging one)
+    during = await talk(emu, 2, start=7)
+    second, again = source_for(emu, store), Collected()
+    async with running(second, again):
+        await again.wait(lambda: len(again.of(MessageEvent)) >= 8, what="the replay")
+        assert emu.counters.ops["IDENTIFY"] == 1 and second.stats()["sessions_resumed"] == 1
+    replayed = offered_ids(again)[: -len(during)]  # from the lagging sequence on: again
+    assert offered_ids(again)[-len(during) :] == during
+    assert len(replayed) >= len(late) and replayed == (early + late)[-len(replayed) :]
+
+    host = ReplayWindow(1_000)  # what the hosts applied: the first gateway's, then the replay
+    applied = []
+    for items in (got.items, again.items):
+        events = [e for e, _ in items if type(e) is MessageEvent]
+        lines = [ln for e, ln in items if type(e) is MessageEvent]
+        kept, kept_lines = host.admit(events, lines)
+        assert len(kept) == len(kept_lines)  # an event goes with its line
+        applied += [ln.message_id for ln in kept_lines]
+    assert applied == early + late + during  # each once
+    assert host.skipped == len(replayed)
