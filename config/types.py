@@ -82,6 +82,11 @@ class StateConfig(msgspec.Struct, **_S):
                 f"state.url: {mask_url(self.url)!r} is not a store URL; use 'sqlite:', "
                 "'sqlite:PATH', 'memory:' or 'redis://HOST:PORT/DB'"
             )
+        if scheme == "sqlite" and self.url.startswith("sqlite://"):
+            raise ValueError(
+                f"state.url: {mask_url(self.url)!r}: write 'sqlite:/absolute/path.db' or "
+                "'sqlite:relative.db' (relative to runtime.data_dir), without '//'"
+            )
         if mask_url(self.url) != self.url:
             raise ValueError(
                 f"state.url: {mask_url(self.url)!r} holds a password; secrets stay out of the "
@@ -307,6 +312,23 @@ class Config(msgspec.Struct, **_S):
     moods: dict[str, MoodProfile] = {}  # the configured moods only (overrides and additions)
     defaults: DefaultsConfig = DefaultsConfig()
     guilds: dict[int, GuildEntry] = {}
+
+    def for_gateway(self) -> Config:
+        """The part a gateway process needs: where events come from ([source], [gateway]),
+        [runtime], [state], [metrics] and the moods (their names label its metrics). The guilds'
+        settings, the rules, the LLM, what the bot learns and the privacy deadlines are the
+        hosts' business and stay out, at their defaults."""
+        return msgspec.structs.replace(
+            self, llm=None, rules=RuleConfig(), learning=LearningConfig(),
+            defaults=DefaultsConfig(), guilds={}, privacy=PrivacyConfig(),
+            mood_rotation=MoodRotationConfig(),
+        )  # fmt: skip
+
+    def for_host(self) -> Config:
+        """The part a host process (and the directory, which starts hosts) needs: everything but
+        where events come from. [source] (the Discord token's variable, intents, the bot's
+        names) and [gateway] stay with the gateways, at their defaults."""
+        return msgspec.structs.replace(self, source=SourceConfig(), gateway=GatewayConfig())
 
     def mood_book(self) -> MoodBook:
         """The built-in moods, overridden and extended by [moods]."""

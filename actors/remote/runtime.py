@@ -92,7 +92,7 @@ class Runtime:
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         self.directory = Directory.options(
             name=directory_name, namespace=NAMESPACE, scheduling_strategy=here
-        ).remote(self.prefix, cfg, clock, self.started_at, n, os.urandom(16))  # names' key
+        ).remote(self.prefix, cfg.for_host(), clock, self.started_at, n, os.urandom(16))  # key
         if cfg.runtime.placement == "sharded":
             mine: list[set[int]] = [set() for _ in range(n)]
             for p in range(cfg.runtime.partitions):
@@ -111,7 +111,7 @@ class Runtime:
             self._named = n
         self.gateway = Gateway.options(
             name=gateway_name(self.prefix), namespace=NAMESPACE, scheduling_strategy=here
-        ).remote(gateway_name(self.prefix), cfg, clock, directory_name)
+        ).remote(gateway_name(self.prefix), cfg.for_gateway(), clock, directory_name)
         gw = ray.get(self.gateway.start.remote())
         self.targets.add(gw["name"], gw["metrics"], role="gateway")
         self.discovery = DiscoveryServer(
@@ -132,7 +132,7 @@ class Runtime:
         return self.host_class.options(
             name=name, namespace=NAMESPACE, scheduling_strategy=strategy
         ).remote(
-            name, cfg, self.clock.to_dict(), self.started_at,
+            name, cfg.for_host(), self.clock.to_dict(), self.started_at,
             Ownership(cfg.runtime.partitions, frozenset(partitions)),
             directory=f"{self.prefix}directory", gateway=gateway_name(self.prefix),
         )  # fmt: skip

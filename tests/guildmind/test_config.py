@@ -356,3 +356,56 @@ prompt_transcript = false
     assert cfg.privacy.left_grace_s == 7 * 86400
     with pytest.raises(ConfigError, match=r"defaults.prompt_lines: Expected `int` <= 12, got 40"):
         parse_config("[defaults]\nprompt_lines = 40\n", env={})
+
+
+def test_each_actor_gets_the_part_of_the_configuration_it_needs() -> None:
+    text = """
+[runtime]
+partitions = 16
+bot_name = "Miku"
+[state]
+url = "sqlite:/tmp/x.db"
+[source]
+kind = "discord"
+[source.discord]
+token_env = "MIKU_TOKEN"
+names = ["Miku", "ミク"]
+[gateway]
+flush_ms = 7
+[llm]
+base_url = "http://127.0.0.1:8000/v1"
+[defaults]
+mood = "bubbly"
+[guilds.123456789012345678]
+mood = "shy"
+[moods.grumpy]
+energy = 0.3
+sociability = 0.2
+impulsiveness = 0.1
+curiosity = 0.5
+"""
+    full = parse_config(text, env={})
+    gateway, host = full.for_gateway(), full.for_host()
+    # the gateway: where events come from, and nothing about the guilds, the LLM or the rules
+    assert gateway.source == full.source and gateway.gateway == full.gateway
+    assert (gateway.runtime, gateway.state, gateway.metrics) == (
+        full.runtime, full.state, full.metrics)  # fmt: skip
+    assert gateway.mood_book().names() == full.mood_book().names()  # its metrics' labels
+    assert gateway.llm is None and gateway.guilds == {} and gateway.defaults == DefaultsConfig()
+    assert gateway.rules == RuleConfig() and gateway.learning == LearningConfig()
+    # the host: everything but the source (the token's variable, the names) and the gateway
+    assert host.source == SourceConfig() and host.gateway == GatewayConfig()
+    assert "MIKU_TOKEN" not in repr(host) and "ミク" not in repr(host)
+    for part in ("runtime", "state", "metrics", "llm", "defaults", "guilds", "moods", "rules"):
+        assert getattr(host, part) == getattr(full, part), part
+    assert host.mood_for(123456789012345678) == "shy"
+    # positive control: the whole configuration holds what the parts leave out
+    assert full.llm is not None and full.guilds and "MIKU_TOKEN" in repr(full)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///tmp/x.db", "sqlite://x.db"])
+def test_a_sqlite_url_with_slashes_says_how_to_write_it_not_that_it_holds_a_password(
+    tmp_path: Path, url: str
+) -> None:
+    message = fails(tmp_path, f'[state]\nurl = "{url}"\n', "without '//'")
+    assert "password" not in message
