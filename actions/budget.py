@@ -215,9 +215,9 @@ class TokenBudget:
 
 
 class BudgetedLLM:
-    """An `LLMClient` under a round's `TokenBudget`: the round's ``ctx.llm`` when a budget is
-    set, so an action that calls ``self.ctx.llm.complete()`` itself is held to the budget (and
-    its request reported) like the built-in ones. `actions.observer.ask_llm` unwraps it and
+    """An `LLMClient` under a round's `TokenBudget`: the runtime's rounds set it as ``ctx.llm``,
+    so an action that calls ``self.ctx.llm.complete()`` itself is held to the budget (and its
+    request reported) like the built-in ones. `actions.observer.ask_llm` unwraps it and
     reserves once.
 
     `complete()` raises `actions.llm.LLMError` when the budget has no room (nothing is sent;
