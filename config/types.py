@@ -59,6 +59,9 @@ class RuntimeConfig(msgspec.Struct, **_S):
     placement: Literal["sharded", "dedicated"] = "sharded"
     partitions: Annotated[int, Meta(ge=1, le=1 << 20)] = 1024
     hosts: Annotated[int, Meta(ge=0, le=100_000)] = 0  # 0 = the cluster's CPUs
+    # gateway actors, each running a contiguous range of the bot's shards; 0 = one per node that
+    # runs work (1 on a single machine). Never more than there are shards.
+    gateways: Annotated[int, Meta(ge=0, le=4096)] = 0
     bot_name: Annotated[str, Meta(min_length=1, max_length=80)] = "Miku"
     persona: Annotated[str, Meta(min_length=1, max_length=4000)] = DEFAULT_PERSONA
     plugin_dirs: tuple[str, ...] = ()  # folders of action plugins (plus the entry-point group)
@@ -146,6 +149,8 @@ class SyntheticSourceConfig(msgspec.Struct, **_S):
     guilds: Annotated[int, Meta(ge=1, le=10_000_000)] = 100
     rate: Annotated[float, Meta(gt=0, le=10_000_000)] = 200.0  # events per second, all guilds
     seed: int = 0
+    # the synthetic guilds' shards (Discord's formula), split over the gateways; 0 = one per gateway
+    shards: Annotated[int, Meta(ge=0, le=100_000)] = 0
 
 
 class IntentsConfig(msgspec.Struct, **_S):
@@ -197,6 +202,18 @@ class DiscordSourceConfig(msgspec.Struct, **_S):
     cold_resume: bool = True
     session_save_s: Annotated[float, Meta(gt=0, le=3600)] = 1.0
     session_max_age_s: Annotated[float, Meta(gt=0, le=86_400)] = 900.0
+    # Discord's limits, shared by every gateway of the bot (one limiter actor for the runtime).
+    # IDENTIFY: one per bucket (shard_id % max_concurrency) per 5 s; the extra 0.5 s covers the
+    # way from the limiter to Discord. https://discord.com/developers/docs/events/gateway
+    identify_every_s: Annotated[float, Meta(ge=0, le=600)] = 5.5
+    # REST: 50 requests/s per bot token across all routes (the global limit), here less a margin
+    # for the same reason. https://discord.com/developers/docs/topics/rate-limits#global-rate-limit
+    rest_per_s: Annotated[float, Meta(gt=0, le=50)] = 45.0
+    # Invalid requests (401, 403, 429 but "shared"-scope ones): 10,000 per 10 min earn a ban of
+    # the IP; past `invalid_max` in `invalid_window_s`, the gateways stop calling REST until the
+    # count has leaked below it. https://discord.com/developers/docs/topics/rate-limits
+    invalid_max: Annotated[int, Meta(ge=1, le=10_000)] = 9_000
+    invalid_window_s: Annotated[float, Meta(gt=0, le=3600)] = 600.0
 
     def __post_init__(self) -> None:
         _env_name("discord.token_env", self.token_env)

@@ -14,13 +14,16 @@ import gc
 import logging
 import time
 
+import msgspec
 import ray
 
 from actors.clock import RuntimeClock
 from actors.remote.directory import Directory
 from actors.remote.host import NAMESPACE, metrics_target, rss_bytes
+from actors.remote.limits import RemoteLimits
 from actors.routing.batching import GatewayCore
 from actors.routing.partition import partition_of
+from actors.routing.shards import ShardMap, shard_of
 from actors.routing.wire import Line, Outbox
 from actors.sources.base import Said, Source
 from actors.sources.synthetic import SyntheticSource
@@ -36,24 +39,49 @@ PENDING = "\0pending"  # the buffer of events whose guild has no host yet (dedic
 HELD = "\0held"  # events of partitions being moved to another host (see actors.routing.rebalance)
 
 
-def make_source(config: Config, clock: RuntimeClock) -> Source:
+def make_source(
+    config: Config,
+    clock: RuntimeClock,
+    shards: tuple[int, ...] = (),
+    shard_count: int = 0,
+    limits=None,
+) -> Source:
+    """The configured source, running `shards` of `shard_count` (both empty/0: all of them);
+    a Discord one paced by `limits` (the bot's shared limits; None: its own)."""
     kind = config.source.kind
     if kind == "synthetic":
         s = config.source.synthetic
-        traffic = SyntheticTraffic(s.guilds, s.rate, seed=s.seed, start=clock.now())
+        mine = frozenset(shards)
+        only = (lambda gid: shard_of(gid, shard_count) in mine) if shard_count else None
+        traffic = SyntheticTraffic(s.guilds, s.rate, seed=s.seed, start=clock.now(), only=only)
         return SyntheticSource(traffic, clock, bot_name=config.runtime.bot_name)
     from actors.sources.discord.source import (
         make_discord_source,  # discord.py loads only when needed
     )
 
-    return make_discord_source(config, clock)
+    if shard_count:
+        discord = msgspec.structs.replace(
+            config.source.discord, shard_ids=tuple(shards), shard_count=shard_count
+        )
+        config = msgspec.structs.replace(
+            config, source=msgspec.structs.replace(config.source, discord=discord)
+        )
+    return make_discord_source(config, clock, limits)
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
 class Gateway:
     """One source's events to the hosts; the hosts' messages back out through the source."""
 
-    def __init__(self, name: str, config: Config, clock: dict, directory: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: Config,
+        clock: dict,
+        directory: str,
+        shards: ShardMap | None = None,
+        limits: str = "",
+    ) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         self.name, self.config = name, config
         self.clock = RuntimeClock.from_dict(clock)
@@ -67,7 +95,12 @@ class Gateway:
         )  # fmt: skip
         self.directory = ray.get_actor(directory, namespace=NAMESPACE)
         self.dedicated = config.runtime.placement == "dedicated"
-        self.source = make_source(config, self.clock)
+        # None: the one gateway, all shards; else the gateways' ranges (this one's is its own)
+        self.shards = shards
+        mine = shards.ranges.get(name, ()) if shards is not None else ()
+        count = shards.shard_count if shards is not None else 0
+        shared = RemoteLimits(ray.get_actor(limits, namespace=NAMESPACE)) if limits else None
+        self.source = make_source(config, self.clock, mine, count, shared)
         gc.freeze()  # long-lived from here on: out of the collector's full passes (see GuildHost)
         attach = getattr(self.source, "attach", None)
         if attach is not None:  # sources that talk to hosts (default channels, slash commands)
@@ -80,6 +113,8 @@ class Gateway:
         self._routes: dict[int, str] = {}
         self._held: set[int] = set()
         self._hosts: dict[str, object] = {}
+        self._peers: dict[str, object] = {}  # the other gateways (messages of their guilds)
+        self.handed = 0  # messages handed to the gateway of their guild's shard
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
         self._start_lock = asyncio.Lock()
@@ -120,7 +155,7 @@ class Gateway:
                 if not self.dedicated:
                     self._table = await self.directory.table.remote()
                 elif isinstance(self.source, SyntheticSource):
-                    ids = [g.guild_id for g in self.source.traffic.guilds]
+                    ids = [g.guild_id for g in self.source.traffic.guilds if self._mine(g.guild_id)]
                     self._placed.update(await self.directory.place.remote(ids))
                 self._tasks = [
                     asyncio.create_task(self.source.run(self.offer)),
@@ -224,8 +259,32 @@ class Gateway:
         finally:
             self.core.done(host, batch.seq)
 
+    def _mine(self, guild_id: int) -> bool:
+        shards = self.shards
+        return shards is None or shards.owner(guild_id) in (self.name, None)
+
+    async def set_shards(self, shards: ShardMap) -> None:
+        """The gateways' shard ranges changed (a handover): whose guild is whose, for sending."""
+        self.shards = shards
+
     async def deliver(self, outbox: Outbox) -> None:
-        """Send the bot's messages (from a host's round) through the source."""
+        """Send the bot's messages (from a host's round) through the source.
+
+        A message of a guild whose shard another gateway runs is handed to that gateway: each
+        channel's messages leave from one process, so discord.py's per-route rate-limit buckets
+        (which live in its process) see all of them. A host sends to the gateway the guild's last
+        event came from, or to gateway 0 for a guild that has had none since the host got it."""
+        if self.shards is not None:
+            others: dict[str, list] = {}
+            for message in outbox.messages:
+                owner = self.shards.owner(message.guild_id)
+                if owner is not None and owner != self.name:
+                    others.setdefault(owner, []).append(message)
+            if others:
+                for owner, messages in others.items():
+                    self._spawn(self._hand_over(owner, Outbox(messages, outbox.reason)))
+                keep = [m for m in outbox.messages if self._mine(m.guild_id)]
+                outbox = Outbox(keep, outbox.reason)
         for message in outbox.messages:
             try:
                 reason = await self.source.send(message)
@@ -240,6 +299,22 @@ class Gateway:
                 self.metrics.send_failure(reason)
             self.said.append(Said(self.clock.now(), message, outbox.reason, reason))
             self._said_total += 1
+
+    async def _hand_over(self, gateway: str, outbox: Outbox) -> None:
+        try:
+            await self._gateway(gateway).deliver.remote(outbox)
+            self.handed += len(outbox.messages)
+        except Exception as e:
+            log.error("%s: could not hand messages to %s: %s", self.name, gateway, e)
+            for _ in outbox.messages:
+                self.failed += 1
+                self.metrics.send_failure("connection")
+
+    def _gateway(self, name: str):
+        handle = self._peers.get(name)
+        if handle is None:
+            handle = self._peers[name] = ray.get_actor(name, namespace=NAMESPACE)
+        return handle
 
     async def said_since(self, cursor: int = 0) -> tuple[int, list[Said]]:
         """What the bot said (or failed to) after `cursor`, with why; and the next cursor.
@@ -358,6 +433,7 @@ class Gateway:
             "applied": self.applied,
             "rss": rss_bytes(),
             "malformed": self.malformed,
+            "handed": self.handed,
             **self.source.stats(),
         }
 

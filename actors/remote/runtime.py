@@ -1,4 +1,4 @@
-"""`Runtime`: starts (or joins) Ray, creates the directory, hosts and gateway, and watches them.
+"""`Runtime`: starts (or joins) Ray, creates the directory, hosts and gateways, and watches them.
 
     runtime = Runtime(config)
     runtime.start()                  # a light local Ray, or the cluster at RAY_ADDRESS/--address
@@ -30,8 +30,9 @@ from actors.remote.cluster import (
     wait_name_free,
 )
 from actors.remote.directory import Directory, gateway_name, host_name
-from actors.remote.gateway import Gateway
+from actors.remote.gateways import Gateways, bot_gateway, shard_plan, wanted_gateways
 from actors.remote.host import NAMESPACE, GuildHost, check_host_info
+from actors.remote.limits import SharedLimits
 from actors.routing.ownership import Ownership
 from actors.routing.partition import host_of_partition
 from actors.routing.rebalance import apply_moves, plan_moves
@@ -65,7 +66,9 @@ class Runtime:
         self.targets = TargetDirectory()
         self.discovery: DiscoveryServer | None = None
         self.hosts: dict[str, _Watched] = {}
-        self.gateway: object | None = None
+        self.gateway: object | None = None  # gateway 0 (of `gateways`)
+        self.gateways: Gateways | None = None
+        self.limits: object | None = None  # the bot's shared Discord limits (SharedLimits)
         self.directory: object | None = None
         self._owns_ray = False
         self._nodes: set[str] | None = None  # alive nodes seen (scale-out follows new ones)
@@ -85,10 +88,10 @@ class Runtime:
         n = cfg.runtime.hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
         clock = self.clock.to_dict()
         directory_name = f"{self.prefix}directory"
-        # The directory and the gateway (which holds the Discord connection) live on the driver's
-        # node (the head, on a cluster): a worker node leaving takes guild hosts only, which Ray
-        # restarts elsewhere. Hard affinity costs nothing: they are the driver's actors and end
-        # with it anyway (a soft one let Ray put them on any node).
+        # The directory and gateway 0 live on the driver's node (the head, on a cluster): a worker
+        # node leaving takes guild hosts and other gateways only, which Ray restarts elsewhere.
+        # Hard affinity costs nothing: they are the driver's actors and end with it anyway (a
+        # soft one let Ray put them on any node). See `actors.remote.gateways` for the others.
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         self.directory = Directory.options(
             name=directory_name, namespace=NAMESPACE, scheduling_strategy=here
@@ -109,11 +112,22 @@ class Runtime:
                     placed = handle, ray.get(handle.info.remote(), timeout=120)
                 self._watch(name, *placed)
             self._named = n
-        self.gateway = Gateway.options(
-            name=gateway_name(self.prefix), namespace=NAMESPACE, scheduling_strategy=here
-        ).remote(gateway_name(self.prefix), cfg.for_gateway(), clock, directory_name)
-        gw = ray.get(self.gateway.start.remote())
-        self.targets.add(gw["name"], gw["metrics"], role="gateway")
+        driver = ray.get_runtime_context().get_node_id()
+        recommended = None
+        discord = cfg.source.kind != "synthetic"
+        if discord and not cfg.source.discord.shard_count and wanted_gateways(cfg, len(ready)) > 1:
+            recommended, _ = bot_gateway(cfg, driver)  # Discord's count, to split it
+        limits = ""
+        if discord:  # one pace for all the bot's gateways (IDENTIFY, REST), on the driver's node
+            limits = f"{self.prefix}limits"
+            self.limits = SharedLimits.options(
+                name=limits, namespace=NAMESPACE, scheduling_strategy=here
+            ).remote(cfg.source.discord, cfg.runtime.speed)
+        self.gateways = Gateways(self.prefix, cfg.for_gateway(), clock, directory_name, limits)
+        nodes = [driver, *sorted(self._nodes - {driver})]
+        for gw in self.gateways.start(shard_plan(cfg, self.prefix, len(nodes), recommended), nodes):
+            self.targets.add(gw["name"], gw["metrics"], role="gateway")
+        self.gateway = self.gateways.first
         self.discovery = DiscoveryServer(
             self.targets, self.metrics.registry, host=cfg.metrics.host, port=cfg.metrics.port
         )
@@ -201,7 +215,7 @@ class Runtime:
         for partition, (old, new) in moves.items():
             by_old.setdefault(old, []).append(partition)
             by_new.setdefault(new, []).append(partition)
-        await self.gateway.hold.remote(sorted(moves))
+        await asyncio.gather(*(g.hold.remote(sorted(moves)) for g in self._gateway_handles()))
         stage("held")
         await asyncio.gather(*(self.hosts[h].handle.release.remote(ps) for h, ps in by_old.items()))
         stage("released")
@@ -209,7 +223,7 @@ class Runtime:
         stage("acquired")
         new_table = apply_moves(table, moves)
         await self.directory.set_table.remote(new_table)
-        await self.gateway.route_to.remote(new_table)
+        await asyncio.gather(*(g.route_to.remote(new_table) for g in self._gateway_handles()))
         stage("routed")
         self.metrics.partitions_moved(len(moves))
         self.last_move = {"hosts": len(self.hosts), "partitions": len(moves), "took_s": took}
@@ -218,6 +232,9 @@ class Runtime:
             ", ".join(f"{step} {t:.2f}s" for step, t in took.items()),
         )  # fmt: skip
         return moves
+
+    def _gateway_handles(self) -> list:
+        return list(self.gateways.handles.values()) if self.gateways is not None else []
 
     def _seen(self, w: _Watched, info: dict) -> None:
         check_host_info(info)
@@ -245,12 +262,13 @@ class Runtime:
 
         The gateway is asked too: one that Ray restarted starts its source again on that call.
         """
-        if self.gateway is not None:
-            try:
-                gw = await asyncio.wait_for(self.gateway.info.remote(), timeout_s)
-                self.targets.add(gw["name"], gw["metrics"], role="gateway")
-            except Exception as e:
-                log.warning("the gateway is not answering (%s); Ray restarts it", type(e).__name__)
+        if self.gateways is not None:
+            for gw in await self.gateways.each("info", timeout_s=timeout_s):
+                if isinstance(gw, BaseException):
+                    log.warning("a gateway is not answering (%s); Ray restarts it",
+                                type(gw).__name__)  # fmt: skip
+                else:
+                    self.targets.add(gw["name"], gw["metrics"], role="gateway")
         if self.config.runtime.placement == "dedicated" and self.directory is not None:
             self._adopt(await self.directory.dedicated.remote())  # guilds seen since the last look
         for name, w in list(self.hosts.items()):
@@ -312,7 +330,8 @@ class Runtime:
             log.exception("scaling out onto a new node failed; will look again")
 
     async def stats(self) -> dict:
-        return await self.gateway.stats.remote()
+        """Every gateway's counters, summed (`Gateways.stats`)."""
+        return await self.gateways.stats()
 
     async def guild(self, guild_id: int) -> dict | None:
         """A guild's state, from whichever host holds it."""
@@ -325,16 +344,18 @@ class Runtime:
     # stop ---------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop the source, drain the buffers, write every guild, stop the actors."""
-        if self.gateway is not None:
-            _quietly(self.gateway.stop.remote())
+        if self.gateways is not None:
+            _quietly(*self.gateways.stop_refs())
         _quietly(*(w.handle.stop.remote() for w in self.hosts.values()))
         if self.directory is not None:
             _quietly(self.directory.stop.remote())
-        for handle in [self.gateway, self.directory, *(w.handle for w in self.hosts.values())]:
+        if self.gateways is not None:
+            self.gateways.kill()
+        for handle in [self.directory, self.limits, *(w.handle for w in self.hosts.values())]:
             if handle is not None:
                 ray.kill(handle, no_restart=True)
         self.hosts.clear()
-        self.gateway = self.directory = None
+        self.gateway = self.directory = self.gateways = self.limits = None
         if self.discovery is not None:
             self.discovery.close()
             self.discovery = None

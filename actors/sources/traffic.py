@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import msgspec
 
@@ -137,6 +137,10 @@ class SyntheticTraffic:
         Mean length of talking and quiet spells, and the quiet message rate relative to talking.
     skew:
         Spread (log-normal sigma) of the guilds' shares of the traffic; 0 makes them equal.
+    only:
+        Which guild ids this instance generates events for (a gateway's shards); None: all.
+        The guilds and their shares stay those of the whole set, so instances with disjoint
+        `only` together generate about `rate` events a second.
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class SyntheticTraffic:
         quiet_s: float = 1200.0,
         quiet_level: float = 0.02,
         skew: float = 1.2,
+        only: Callable[[int], bool] | None = None,
     ) -> None:
         if isinstance(guilds, bool) or not isinstance(guilds, int) or guilds < 1:
             raise ValueError(f"guilds must be an int >= 1, got {guilds!r}")
@@ -205,6 +210,8 @@ class SyntheticTraffic:
         self._joined = [0] * guilds
         heap: list[tuple[float, int]] = []
         for g in range(guilds):
+            if only is not None and not only(made[g].guild_id):
+                continue  # another instance's guild (its draws below are skipped too)
             rate_g = self._talk_rate[g] if self._talking[g] else self._quiet_rate[g]
             first = _time_after(self.now, rng.expovariate(1.0), rate_g, self._offset[g])
             heap.append((min(first, self._switch[g]), 2 * g))
@@ -235,7 +242,7 @@ class SyntheticTraffic:
         p_activity, p_off = mix.activity, mix.activity + mix.offline
         talk_s, quiet_s = self.talk_s, self.quiet_s
         log = math.log
-        while heap[0][0] < until:
+        while heap and heap[0][0] < until:
             t, key = heap[0]
             g = key >> 1
             self.now = t

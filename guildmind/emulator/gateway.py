@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from guildmind.emulator.limits import EmulatedLimits
+
 if TYPE_CHECKING:
     from guildmind.emulator.records import Recorder
     from guildmind.emulator.state import World
@@ -131,6 +133,7 @@ class Gateway:
         heartbeat_interval: float,
         buffer_size: int = 50_000,
         session_ttl_s: float = 300.0,
+        limits: EmulatedLimits | None = None,
     ) -> None:
         self.world = world
         self.recorder = recorder
@@ -142,6 +145,7 @@ class Gateway:
         # how long a session without a websocket stays resumable (real seconds); Discord does
         # not say, and refuses a RESUME of an expired one with INVALID_SESSION (d: false)
         self.session_ttl_s = session_ttl_s
+        self.limits = limits or EmulatedLimits(lambda: 1.0)  # IDENTIFY per bucket
         self.url = ""  # set by the server once it knows its port
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
@@ -291,6 +295,9 @@ class Gateway:
             conn.close_after_pending(4010, "Invalid shard.")
             return False
         self.expire()  # (the sessions a restarted client left behind stop buffering, in time)
+        if not self.limits.identify(shard[0]):  # its bucket identified less than 5 s ago
+            conn.send_op(9, False)
+            return True
         session = Session((shard[0], shard[1]), intents, self.buffer_size)
         self.sessions[session.id] = session
         session.conn, conn.session = conn, session

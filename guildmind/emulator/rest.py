@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from guildmind.emulator.limits import EmulatedLimits
 from guildmind.emulator.records import Attachment, SentMessage
 from guildmind.emulator.state import iso
 
@@ -83,9 +84,11 @@ class RestApi:
         *,
         token: str,
         shards: int,
+        bot_limits: EmulatedLimits | None = None,
     ) -> None:
         self.world, self.gateway, self.messages = world, gateway, messages
         self.recorder, self.limits = recorder, limits
+        self.bot_limits = bot_limits or EmulatedLimits(lambda: 1.0)
         self.token, self.shards = token, shards
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
 
@@ -122,8 +125,14 @@ class RestApi:
         needs_auth = request.path.startswith(API_PREFIX) and not (
             "/interactions/" in request.path or "/webhooks/" in request.path
         )
+        bot = self.bot_limits
+        if needs_auth and bot.banned():
+            return self._banned()  # (not counted again: that would never end)
+        retry_after = bot.request() if needs_auth else None
         if needs_auth and auth != f"Bot {self.token}":
             response: web.StreamResponse = discord_error(401, 0, "401: Unauthorized")
+        elif retry_after is not None:
+            response = self._too_many_global(retry_after)
         else:
             try:
                 response = await handler(request)
@@ -134,8 +143,25 @@ class RestApi:
             except BadRequest as exc:
                 response = discord_error(400, exc.code, str(exc))
         counters[f"status {response.status}"] += 1
+        bot.responded(response.status, response.headers.get("X-RateLimit-Scope"))
         self.recorder.notify()
         return response
+
+    def _too_many_global(self, retry_after: float) -> web.Response:
+        """The global limit's 429 (Discord's headers and body)."""
+        headers = {
+            "Retry-After": str(math.ceil(retry_after)),
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+            "Via": "1.1 google",
+        }
+        body = {"message": "You are being rate limited.", "retry_after": retry_after,
+                "global": True, "code": 0}  # fmt: skip
+        return json_response(body, status=429, headers=headers)
+
+    def _banned(self) -> web.Response:
+        """A Cloudflare ban: 429 without ``Via`` (discord.py tells it apart by that)."""
+        return web.Response(status=429, text="error code: 1015", headers={"Retry-After": "600"})
 
     async def get_me(self, request: web.Request) -> web.Response:
         me = self.world.user_payload(self.world.bot.id)
@@ -162,7 +188,8 @@ class RestApi:
         )
 
     async def get_gateway(self, request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}
+        limit = {"total": 1000, "remaining": 999, "reset_after": 86_400_000,
+                 "max_concurrency": self.bot_limits.max_concurrency}  # fmt: skip
         return json_response(
             {"url": self.gateway.url, "shards": self.shards, "session_start_limit": limit}
         )

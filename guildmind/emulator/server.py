@@ -24,6 +24,7 @@ from guildmind.emulator.gateway import (
     PRIVILEGED_INTENTS,
     Gateway,
 )
+from guildmind.emulator.limits import EmulatedLimits
 from guildmind.emulator.messages import MessageLog
 from guildmind.emulator.records import Counters, Recorder, SentMessage
 from guildmind.emulator.rest import API_PREFIX, RestApi, SendLimits
@@ -70,6 +71,12 @@ class Emulator:
     clock:
         An emulated-time source (epoch seconds) to share with the runtime; by default the
         emulator runs its own from the wall clock at ``speed``.
+    max_concurrency, identify_window:
+        IDENTIFY buckets (reported by ``/gateway/bot``) and the emulated seconds between two
+        IDENTIFYs of a bucket; one sooner gets INVALID_SESSION (``limits.breaches``).
+    global_limit, invalid_limit:
+        ``(requests, window_seconds)`` of the global REST limit (429 past it) and of invalid
+        requests (a ban past it); emulated seconds. See ``guildmind.emulator.limits``.
     """
 
     def __init__(
@@ -86,6 +93,10 @@ class Emulator:
         heartbeat_interval: float = 41.25,
         send_limit: tuple[int, float] = (5, 5.0),
         clock: Callable[[], float] | None = None,
+        max_concurrency: int = 1,
+        identify_window: float = 5.0,
+        global_limit: tuple[int, float] = (50, 1.0),
+        invalid_limit: tuple[int, float] = (10_000, 600.0),
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError(f"The emulator listens on loopback only; got host={host!r}.")
@@ -108,6 +119,11 @@ class Emulator:
         refused = 0
         for name in refuse_intents:
             refused |= PRIVILEGED_INTENTS[name]
+        self.limits = EmulatedLimits(
+            lambda: self._speed, max_concurrency=max_concurrency,
+            identify_window=identify_window, global_limit=global_limit,
+            invalid_limit=invalid_limit,
+        )  # fmt: skip
         self.gateway = Gateway(
             self.world,
             self.recorder,
@@ -115,6 +131,7 @@ class Emulator:
             token=self.token,
             refuse_intents=refused,
             heartbeat_interval=heartbeat_interval,
+            limits=self.limits,
         )
         self.messages = MessageLog(self.world, self.gateway, self.now)
         limits = SendLimits(send_limit[0], send_limit[1], lambda: self._speed)
@@ -126,6 +143,7 @@ class Emulator:
             limits,
             token=self.token,
             shards=shards,
+            bot_limits=self.limits,
         )
         self.chatter = Chatter(self, seed)
         self._runner: web.AppRunner | None = None

@@ -123,11 +123,22 @@ def check_cold_resume(f: dict, out: str) -> None:
     assert "control (off)" in out
 
 
+def check_gateways(f: dict, out: str) -> None:
+    local, cluster = f["local"], f["cluster"]
+    assert positive(local["1"], local["2"], local["1c"], local["2c"], cluster["2"])
+    assert [r["gateways"] for r in f["runs"]["local"]["2"]] == [2]
+    assert [r["gateways"] for r in f["runs"]["cluster"]["2"]] == [2]  # one per node
+    assert f["ratio_local_2_over_1"] == local["2"] / local["1"]
+    assert f["ratio_runtime_over_ceiling"]["2"] == local["2"] / local["2c"]
+    assert "ceiling (counting hosts)" in out and "ratio    : 2 gateways / 1 here" in out
+
+
 CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (check, needs Ray)
     "bench_engine": (check_engine, False),
     "bench_actions": (check_actions, False),
     "bench_runtime": (check_runtime, True),
     "bench_scaleout": (check_scaleout, True),
+    "bench_gateways": (check_gateways, True),
     "bench_discord_ingest": (check_discord_ingest, False),
     "bench_discord_runtime": (check_discord_runtime, True),
     "bench_overload": (check_overload, True),

@@ -38,12 +38,14 @@ import discord
 
 from actions import OutgoingMessage
 from actors.clock import Clock
+from actors.routing.shards import bucket_of
 from actors.sources.base import Offer
 from actors.sources.discord import normalise as norm
 from actors.sources.discord.commands import command_tree
 from actors.sources.discord.endpoints import configure_discord_endpoints
 from actors.sources.discord.fast import FastPath
 from actors.sources.discord.frames import guard_websockets
+from actors.sources.discord.limits import InvalidRequestBudget, Limits, limits_for, rest_gate
 from actors.sources.discord.resume import ColdResume, Load, Save, Settle
 from config import Config, DiscordSourceConfig
 from engine import valid_id
@@ -111,8 +113,8 @@ class _Client(discord.AutoShardedClient):
             await super().launch_shard(gateway, shard_id, initial=initial)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        if not self.source.emulated:  # Discord limits IDENTIFYs; the emulator does not
-            await super().before_identify_hook(shard_id, initial=initial)
+        # instead of discord.py's 5 s sleep (per process): the bot's shared limits
+        await self.source.before_identify(self, shard_id or 0)
 
 
 class DiscordSource:
@@ -127,8 +129,12 @@ class DiscordSource:
         emulated: bool = False,
         moods: tuple[str, ...] = (),
         names: tuple[str, ...] = (),
+        limits: Limits | None = None,
     ) -> None:
         self.config, self.clock, self.emulated, self.moods = config, clock, emulated, moods
+        # Discord's per-bot limits: the runtime's shared ones, or this process's own
+        self.limits: Limits = limits or limits_for(config, getattr(clock, "speed", 1.0))
+        self._max_concurrency = 0  # IDENTIFY buckets (GET /gateway/bot), asked once
         self.names = names  # what people call the bot (`normalise.addresses_bot`)
         self._token = token
         self.client: _Client | None = None
@@ -193,6 +199,7 @@ class DiscordSource:
             # this process for as long as it runs; guildmind reads each message once, as it comes
             max_messages=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False),
+            http_trace=rest_gate(self.limits),  # every REST request paced by the shared limits
         )
         parsers = client._connection.parsers  # the dict every shard's websocket reads
         for name, parse in list(parsers.items()):
@@ -272,6 +279,17 @@ class DiscordSource:
                     await self._close_client(self.client)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60.0)
+
+    async def before_identify(self, client: discord.AutoShardedClient, shard_id: int) -> None:
+        """Wait for `shard_id`'s IDENTIFY bucket's turn (the bot's shared limits)."""
+        if not self._max_concurrency:
+            try:
+                limits = await client.fetch_session_start_limits()
+                self._max_concurrency = max(1, limits.max_concurrency)
+            except Exception as e:  # ask again next time; until then one bucket (the safe side)
+                log.warning("discord: GET /gateway/bot failed (%s)", type(e).__name__)
+        waited = await self.limits.identify(bucket_of(shard_id, self._max_concurrency or 1))
+        self.counts["identify_waited_ms"] += int(waited * 1000)
 
     def _fail(self, sentence: str) -> None:
         self.error = sentence
@@ -461,7 +479,7 @@ class DiscordSource:
             return self._failed("forbidden", message)
         except discord.NotFound:
             return self._failed("not_found", message)
-        except discord.RateLimited:
+        except (discord.RateLimited, InvalidRequestBudget):
             return self._failed("rate_limited", message)
         except discord.HTTPException as e:
             return self._failed("rate_limited" if e.status == 429 else "http_error", message)
@@ -507,8 +525,11 @@ class DiscordSource:
         return {"ready": ready, "error": self.error, "guilds": self.stats()["guilds"]}
 
 
-def make_discord_source(config: Config, clock: Clock) -> DiscordSource:
-    """The `discord` source (token from the environment) or the `emulator` one (loopback)."""
+def make_discord_source(
+    config: Config, clock: Clock, limits: Limits | None = None
+) -> DiscordSource:
+    """The `discord` source (token from the environment) or the `emulator` one (loopback), paced
+    by `limits` (the runtime's shared ones; None: its own)."""
     d = config.source.discord
     emulated = config.source.kind == "emulator"
     if emulated and not (d.api_base and d.gateway_url):
@@ -519,5 +540,5 @@ def make_discord_source(config: Config, clock: Clock) -> DiscordSource:
     token = EMULATOR_TOKEN if emulated else os.environ.get(d.token_env, "").strip()
     return DiscordSource(
         d, clock, token=token, emulated=emulated, moods=config.mood_book().names(),
-        names=d.names or (config.runtime.bot_name,),
+        names=d.names or (config.runtime.bot_name,), limits=limits,
     )  # fmt: skip

@@ -13,7 +13,8 @@ from guildmind.emulator import Emulator
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator(SPECS, seed=7)
+    # identify_window=0: these tests connect clients back to back (the limit has its own tests)
+    emulator = Emulator(SPECS, seed=7, identify_window=0)
     async with emulator:
         configure_discord_endpoints(emulator.api_base, emulator.gateway_url)
         try:

@@ -84,7 +84,8 @@ class ShardedBot(discord.AutoShardedClient):
 
 async def test_two_shards_split_the_guilds() -> None:
     specs = [GuildSpec(f"G{i}", users=2, chatter="quiet") for i in range(8)]
-    async with Emulator(specs, seed=3, shards=2) as emu:
+    # two IDENTIFY buckets: the bot skips discord.py's pause, each shard has a bucket of its own
+    async with Emulator(specs, seed=3, shards=2, max_concurrency=2) as emu:
         configure_discord_endpoints(emu.api_base, emu.gateway_url)
         try:
             bot = ShardedBot()
