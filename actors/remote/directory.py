@@ -24,6 +24,7 @@ import ray
 from actors.remote.host import NAMESPACE
 from actors.routing.ownership import Ownership
 from actors.routing.partition import host_of_partition
+from actors.routing.shards import ShardMap
 from config import Config
 
 
@@ -65,6 +66,16 @@ class Directory:
             host_name(prefix, host_of_partition(p, hosts)) for p in range(self.partitions)
         ]
         self._dedicated: dict[int, tuple[str, object]] = {}  # guild → (host name, handle)
+        self._shards: ShardMap | None = None  # the gateways' shard ranges, after a handover
+
+    def shards(self) -> ShardMap | None:
+        """The gateways' shard ranges as last handed over (None: as they were made); a gateway
+        that Ray restarted asks, since its constructor's range may be stale."""
+        return self._shards
+
+    def set_shards(self, shards: ShardMap) -> None:
+        """Record the gateways' shard ranges (a handover)."""
+        self._shards = shards
 
     def table(self) -> list[str]:
         """Host name by partition (sharded placement)."""

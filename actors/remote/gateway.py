@@ -13,6 +13,7 @@ import collections
 import gc
 import logging
 import time
+import warnings
 
 import msgspec
 import ray
@@ -69,6 +70,11 @@ def make_source(
     return make_discord_source(config, clock, limits)
 
 
+def add_counts(a: dict, b: dict) -> dict:
+    """Two sources' `stats()` as one (numbers added)."""
+    return {k: a.get(k, 0) + b.get(k, 0) for k in {**a, **b}}
+
+
 @ray.remote(num_cpus=0, max_restarts=-1)
 class Gateway:
     """One source's events to the hosts; the hosts' messages back out through the source."""
@@ -93,18 +99,20 @@ class Gateway:
             flush_ms=g.flush_ms, max_in_flight=g.max_in_flight, queue_max=g.queue_max,
             max_wait_ms=g.max_wait_ms,
         )  # fmt: skip
-        self.directory = ray.get_actor(directory, namespace=NAMESPACE)
         self.dedicated = config.runtime.placement == "dedicated"
+        self.directory = ray.get_actor(directory, namespace=NAMESPACE)
+        with warnings.catch_warnings():  # Ray 2.60's own property trips its deprecation warning
+            warnings.simplefilter("ignore", DeprecationWarning)
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        if restarted and shards is not None:  # shards may have been handed over since
+            shards = ray.get(self.directory.shards.remote()) or shards
         # None: the one gateway, all shards; else the gateways' ranges (this one's is its own)
         self.shards = shards
-        mine = shards.ranges.get(name, ()) if shards is not None else ()
-        count = shards.shard_count if shards is not None else 0
-        shared = RemoteLimits(ray.get_actor(limits, namespace=NAMESPACE)) if limits else None
-        self.source = make_source(config, self.clock, mine, count, shared)
+        self._limits = RemoteLimits(ray.get_actor(limits, namespace=NAMESPACE)) if limits else None
+        self._carried: dict = {}  # the counters of sources replaced by a handover
+        self.source = self._make_source()
         gc.freeze()  # long-lived from here on: out of the collector's full passes (see GuildHost)
-        attach = getattr(self.source, "attach", None)
-        if attach is not None:  # sources that talk to hosts (default channels, slash commands)
-            attach(self.call_host, self.metrics, self.forget_user)
+        self._attach()
         self.store = self._keep_sessions()
         self.said: collections.deque[Said] = collections.deque(maxlen=1_000)
         self._said_total = 0
@@ -135,6 +143,46 @@ class Gateway:
         keep(store.load_sessions, store.save_sessions, self.settle)
         return store
 
+    def _who(self) -> dict:
+        shards = self.shards
+        mine = list(shards.ranges.get(self.name, ())) if shards is not None else None
+        return {"name": self.name, "metrics": metrics_target(self.server), "shards": mine}
+
+    def _make_source(self) -> Source:
+        shards = self.shards
+        mine = shards.ranges.get(self.name, ()) if shards is not None else ()
+        count = shards.shard_count if shards is not None else 0
+        return make_source(self.config, self.clock, mine, count, self._limits)
+
+    def _attach(self) -> None:
+        attach = getattr(self.source, "attach", None)
+        if attach is not None:  # sources that talk to hosts (default channels, slash commands)
+            attach(self.call_host, self.metrics, self.forget_user)
+
+    async def take_shards(self, shards: ShardMap) -> list[int]:
+        """A handover: from now on run the shards `shards` gives this gateway (its source is
+        started again with them: the shards it keeps identify anew until cold resume lands;
+        what it gave up is no longer heard here). Returns the shards it runs."""
+        mine = list(shards.ranges.get(self.name, ()))
+        before = self.shards.ranges.get(self.name, ()) if self.shards is not None else ()
+        self.shards = shards
+        if list(before) == mine or not self._tasks:
+            return mine
+        old, task = self.source, self._tasks[0]
+        task.cancel()
+        close = getattr(old, "close", None)
+        if close is not None:
+            await close()
+        await asyncio.gather(task, return_exceptions=True)
+        self._carried = add_counts(self._carried, old.stats())
+        self.source = self._make_source()
+        self._attach()
+        keep = getattr(self.source, "keep_sessions", None)
+        if self.store is not None and keep is not None:  # the shards it took resume, if stored
+            keep(self.store.load_sessions, self.store.save_sessions, self.settle)
+        self._tasks[0] = asyncio.create_task(self.source.run(self.offer))
+        return mine
+
     def _route(self, guild_id: int) -> str:
         if self.dedicated:
             return self._placed.get(guild_id, PENDING)
@@ -161,13 +209,14 @@ class Gateway:
                     asyncio.create_task(self.source.run(self.offer)),
                     asyncio.create_task(self._batches()),
                 ]
-        return {"name": self.name, "metrics": metrics_target(self.server)}
+        return self._who()
 
     async def info(self) -> dict:
-        """Who and where this gateway is; after Ray restarted it, this starts it again."""
+        """Who and where this gateway is ({"name", "metrics": its /metrics target, "shards": the
+        shards it runs, None for all}); after Ray restarted it, this starts it again."""
         if not self._tasks and not self._stopped:
             return await self.start()
-        return {"name": self.name, "metrics": metrics_target(self.server)}
+        return self._who()
 
     async def _batches(self) -> None:
         pause = max(self.core.flush_s / 2, 0.001)
@@ -434,7 +483,7 @@ class Gateway:
             "rss": rss_bytes(),
             "malformed": self.malformed,
             "handed": self.handed,
-            **self.source.stats(),
+            **add_counts(self._carried, self.source.stats()),
         }
 
     async def sent(self) -> list:

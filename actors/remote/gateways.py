@@ -100,6 +100,39 @@ class Gateways:
             ).remote(name, self.config, self.clock, self.directory, plan, self.limits)
         return ray.get([h.start.remote() for h in self.handles.values()], timeout=120)
 
+    async def add(self, node_id: str) -> dict | None:
+        """A gateway on `node_id` (a node that joined), when shards are free to move: the tail
+        half of the largest range is handed over to it. Its `start()` answer, or None when no
+        gateway runs two shards (or there is one gateway running all, `shards` None).
+
+        The handover: the ranges are recorded in the directory first (a gateway Ray restarts
+        meanwhile takes its new range), the giving gateway stops those shards, the new one
+        starts them (IDENTIFY through the shared limits; until cold resume, what Discord sent
+        in between is lost), and every gateway learns whose guild is whose (for sending)."""
+        plan = self.shards
+        if plan is None:
+            return None
+        donor = max(plan.ranges, key=lambda n: len(plan.ranges[n]))
+        have = plan.ranges[donor]
+        if len(have) < 2:
+            return None
+        name = gateway_name(self.prefix, len(self.handles))  # never one used before
+        new = plan.moved(donor, have[len(have) // 2 :], name)  # ranges stay contiguous
+        await ray.get_actor(self.directory, namespace=NAMESPACE).set_shards.remote(new)
+        await self.handles[donor].take_shards.remote(new)
+        handle = Gateway.options(
+            name=name, namespace=NAMESPACE,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=True),
+        ).remote(name, self.config, self.clock, self.directory, new, self.limits)  # fmt: skip
+        self.handles[name] = handle
+        answer = await handle.start.remote()
+        self.shards = new
+        await asyncio.gather(
+            *(h.set_shards.remote(new) for n, h in self.handles.items() if n not in (donor, name))
+        )
+        log.info("%s took shards %s from %s", name, list(new.ranges[name]), donor)
+        return answer
+
     @property
     def first(self):
         """Gateway 0 (the one every host falls back to)."""

@@ -73,6 +73,7 @@ class Runtime:
         self._owns_ray = False
         self._nodes: set[str] | None = None  # alive nodes seen (scale-out follows new ones)
         self._tries: dict[str, int] = {}  # nodes that joined: passes at placing hosts there
+        self._gatewayed: set[str] = set()  # nodes that joined and were offered a gateway
         self._named = 0  # host names used (host-0 … host-N-1)
         self.last_move: dict = {}  # the last scale-out: hosts after it, partitions, step times
 
@@ -283,6 +284,8 @@ class Runtime:
     async def follow_nodes(self) -> int:
         """Scale out onto nodes that joined since the last look: as many new hosts as the node
         has CPUs (at least one), partitions rebalanced onto them; returns how many were added.
+        With `runtime.gateways = 0` the node also gets a gateway, when a gateway has shards to
+        hand over (`Gateways.add`).
 
         (`runtime.hosts` is how many hosts to start with; a node that leaves takes nothing away:
         Ray restarts its hosts on the others, and they keep their partitions.)"""
@@ -298,6 +301,12 @@ class Runtime:
                 continue  # a node that just joined may not run workers yet: next look
             count = max(1, int(node.get("Resources", {}).get("CPU", 1)))
             before = len(self.hosts)
+            auto = not self.config.runtime.gateways and self.gateways is not None
+            if auto and node_id not in self._gatewayed:
+                self._gatewayed.add(node_id)
+                gw = await self.gateways.add(node_id)  # one per node, when shards can move
+                if gw is not None:
+                    self.targets.add(gw["name"], gw["metrics"], role="gateway")
             await self.add_hosts(count, node_id=node_id)
             landed = len(self.hosts) - before
             added += landed

@@ -30,11 +30,13 @@ import collections
 import io
 import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import discord
+from discord.gateway import KeepAliveHandler
 
 from actions import OutgoingMessage
 from actors.clock import Clock
@@ -86,6 +88,18 @@ def _quiet_payload_loggers() -> None:
         logger = logging.getLogger(name)
         if _no_payloads not in logger.filters:
             logger.addFilter(_no_payloads)
+
+
+async def _close_starting(client: discord.Client) -> None:
+    """Close the websockets of `client`'s shards that were still starting when it closed.
+
+    discord.py starts a shard's heartbeat thread at HELLO but closes only the shards that have
+    finished starting: a client closed while a shard starts (an IDENTIFY refused and retried, a
+    handover) would leave that socket open and its thread beating into a closed event loop."""
+    state = client._connection
+    for thread in threading.enumerate():
+        if isinstance(thread, KeepAliveHandler) and getattr(thread.ws, "_connection", 0) is state:
+            await thread.ws.close(code=1000)
 
 
 class _Client(discord.AutoShardedClient):
@@ -300,6 +314,8 @@ class DiscordSource:
             task.cancel()
         if self.client is not None and not self.client.is_closed():
             await self._close_client(self.client)
+        if self.client is not None:
+            await _close_starting(self.client)
 
     async def _close_client(self, client: _Client) -> None:
         await self.resume.leave(client)  # sessions stored and left resumable first

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import ray
 
 from actions import OutgoingMessage
 from actors.remote.gateways import merge_stats, shard_plan
@@ -153,5 +154,57 @@ async def test_two_gateways_split_the_guilds_and_send_through_the_shards_owner(t
         stats = await rt.stats()
         assert stats["dropped"] == {} and stats["host_errors"] == 0
         assert stats["applied"] == stats["generated"], stats
+    finally:
+        rt.stop()
+
+
+@pytest.mark.usefixtures("ray_session")
+async def test_a_new_gateway_takes_half_a_range_and_a_restarted_one_keeps_its_new_range(
+    tmp_path,
+) -> None:
+    rt = Runtime(config(tmp_path, gateways=1, shards=4))
+    rt.start()
+    try:
+        (g0,) = rt.gateways.handles
+        assert (await rt.gateway.info.remote())["shards"] == [0, 1, 2, 3]
+        await wait_until_async(rt.stats, ok=lambda s: s["generated"] > 50, timeout_s=30,
+                               what="events from the one gateway")  # fmt: skip
+        node = ray.get_runtime_context().get_node_id()
+        answer = await rt.gateways.add(node)
+        assert answer is not None and answer["shards"] == [2, 3]
+        g1 = answer["name"]
+        assert (await rt.gateway.info.remote())["shards"] == [0, 1]
+        plan = rt.gateways.shards
+        assert await rt.directory.shards.remote() == plan
+        handed_at = rt.clock.now()
+        handles = rt.gateways.handles
+
+        async def both_speak_after():
+            sent = {n: [s for s in await h.sent.remote() if s.at > handed_at + 1]
+                    for n, h in handles.items()}  # fmt: skip
+            return sent if all(sent.values()) else None
+
+        sent = await wait_until_async(both_speak_after, ok=bool, timeout_s=60, interval_s=0.3,
+                                      what="both gateways speaking after the handover")  # fmt: skip
+        for name, said in sent.items():  # each sends (and so hears) only its own shards now
+            assert {plan.owner(s.message.guild_id) for s in said} == {name}
+        # Ray restarts gateway 0, made with all four shards: it takes its range from the directory
+        old = (await rt.gateway.stats.remote())["generated"]
+        ray.kill(rt.gateway, no_restart=False)
+
+        async def back():
+            try:
+                return await rt.gateway.info.remote()
+            except Exception:
+                return None
+
+        again = await wait_until_async(back, ok=bool, timeout_s=60, interval_s=0.3,
+                                       what="gateway 0 back")  # fmt: skip
+        assert again["shards"] == [0, 1], again
+        assert (await rt.gateway.stats.remote())["generated"] < old  # a new process indeed
+        assert g1 in rt.gateways.handles and g0 in rt.gateways.handles
+        assert await rt.gateways.add(node) is not None  # (2, 3) → (2,) and (3,)
+        assert await rt.gateways.add(node) is not None  # (0, 1) → (0,) and (1,)
+        assert await rt.gateways.add(node) is None  # one shard each: nothing left to move
     finally:
         rt.stop()
