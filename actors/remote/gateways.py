@@ -140,8 +140,11 @@ class Gateways:
 
     async def each(self, method: str, *args, timeout_s: float | None = None) -> list:
         """`method(*args)` on every gateway; their answers or exceptions, in order."""
-        calls = [getattr(h, method).remote(*args) for h in self.handles.values()]
-        return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout_s)
+        calls = [
+            asyncio.wait_for(getattr(h, method).remote(*args), timeout_s)
+            for h in self.handles.values()
+        ]  # each on its own clock: one gateway restarting never hides the others' answers
+        return await asyncio.gather(*calls, return_exceptions=True)
 
     async def stats(self, timeout_s: float = 10.0) -> dict:
         """Every gateway's `stats()` summed (numbers added, the `dropped` counts merged).
