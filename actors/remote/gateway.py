@@ -161,8 +161,9 @@ class Gateway:
 
     async def take_shards(self, shards: ShardMap) -> list[int]:
         """A handover: from now on run the shards `shards` gives this gateway (its source is
-        started again with them: the shards it keeps identify anew until cold resume lands;
-        what it gave up is no longer heard here). Returns the shards it runs."""
+        started again with them: its sessions are saved and left resumable, and the shards it
+        keeps RESUME them (cold resume, when on; else identify anew); what it gave up is no
+        longer heard here). Returns the shards it runs."""
         mine = list(shards.ranges.get(self.name, ()))
         before = self.shards.ranges.get(self.name, ()) if self.shards is not None else ()
         self.shards = shards

@@ -106,9 +106,10 @@ class Gateways:
         gateway runs two shards (or there is one gateway running all, `shards` None).
 
         The handover: the ranges are recorded in the directory first (a gateway Ray restarts
-        meanwhile takes its new range), the giving gateway stops those shards, the new one
-        starts them (IDENTIFY through the shared limits; until cold resume, what Discord sent
-        in between is lost), and every gateway learns whose guild is whose (for sending)."""
+        meanwhile takes its new range), the giving gateway stops those shards (their sessions
+        saved, left resumable), the new one starts them (a RESUME of the saved sessions with
+        cold resume on, so Discord replays what it sent in between; else an IDENTIFY through
+        the shared limits, and that is lost), and every gateway learns whose guild is whose."""
         plan = self.shards
         if plan is None:
             return None
