@@ -35,7 +35,9 @@ AT = 1_900_000_000.0
 
 @pytest.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator(SPECS, seed=5, bot_token=EMULATOR_TOKEN)
+    # identify_window=0: a source here identifies again at once (its IDENTIFY pacing has its
+    # own tests, test_discord_limits.py)
+    emulator = Emulator(SPECS, seed=5, bot_token=EMULATOR_TOKEN, identify_window=0)
     async with emulator:
         try:
             yield emulator

