@@ -186,7 +186,7 @@ async def test_a_new_gateway_takes_half_a_range_and_a_restarted_one_keeps_its_ne
                     for n, h in handles.items()}  # fmt: skip
             return sent if all(sent.values()) else None
 
-        sent = await wait_until_async(both_speak_after, ok=bool, timeout_s=60, interval_s=0.3,
+        sent = await wait_until_async(both_speak_after, ok=bool, timeout_s=120, interval_s=0.3,
                                       what="both gateways speaking after the handover")  # fmt: skip
         for name, said in sent.items():  # each sends (and so hears) only its own shards now
             assert {plan.owner(s.message.guild_id) for s in said} == {name}
