@@ -8,16 +8,16 @@ that host has fewer than `max_in_flight` batches outstanding.
 
 Admission (overload that degrades gracefully). Each event's arrival time is kept, and a batch says
 when its oldest event reached this gateway (`Batch.sent_at`): latency counts from arrival, never
-from a schedule. A host's buffer whose oldest event has waited longer than its kind's share of
-`max_wait_ms` (`SHED_AFTER`: presence after half of it, other messages after all of it, member
-joins after twice) refuses new events of that kind at the door, counted by type (`overload`). The
-host keeps applying at its capacity (its buffer never runs dry while it is overloaded, and the
-batches in flight are never fewer for it), and its buffer holds about `max_wait_ms` of its work
-(its capacity is measured: events answered per second while it had work waiting), so what is
-admitted waits about that long plus the batches in flight ahead of it. A
-mention of the bot is never shed for age. `queue_max` bounds the events buffered in all (memory):
-past it, a mention or a join evicts buffered presence updates, then plain messages; only what is
-left is refused, a mention last of all.
+from a schedule. Each host's capacity is measured (events answered per second while it had work
+waiting, over `MEASURE_S`). While a host is offered more than that (a host that merely paused, for
+a partition move or a starved core, is not), its buffer refuses new events of a kind at the door
+once it holds more than that kind's share of `max_wait_ms` of its work, or its oldest event has
+waited that long (`SHED_AFTER`: presence after half, other messages after all of it, member joins
+after twice; a mention of the bot never), each counted by type (`overload`). The host keeps
+applying at its capacity (its buffer never runs dry, the batches in flight are never fewer), and
+what is admitted waits about `max_wait_ms` plus the batches in flight ahead of it. `queue_max`
+bounds the events buffered in all (memory): past it, a mention or a join evicts buffered presence
+updates, then plain messages; only what is left is refused, a mention last of all.
 
 `offer()` is also the door every source's events pass (`actors.routing.door`): an event with an
 id that is not a snowflake is refused and counted (`invalid_id`), text that is not valid Unicode
@@ -71,6 +71,8 @@ class _Buffer:
     window: float = 0.0  # wall time the measuring window started
     done_events: int = 0  # answered in the window
     saturated: bool = True  # … and the host had work waiting all through it
+    arrived: int = 0  # events offered for it in the window
+    overloaded: bool = False  # offered faster than its capacity over the last window
     progress: float = 0.0  # monotonic time a batch was last answered (or the first went out)
     gone: int = 0  # events that left `events` so far (cut into batches, or shed)
 
@@ -156,8 +158,9 @@ class GatewayCore:
             buf = self._buffers[host] = _Buffer(parked=host.startswith(PARKED))
         now = self._wall()
         mention = kind == "message" and event.mentions_bot  # type: ignore[union-attr]
-        if buf.queued_at and not (mention or counted or buf.parked):  # (counted: admitted before)
-            share = self._shed[kind]
+        buf.arrived += 1
+        if buf.overloaded and buf.queued_at and not (mention or counted or buf.parked):
+            share = self._shed[kind]  # (counted: admitted before)
             if (
                 len(buf.events) >= share * buf.limit
                 or now - buf.queued_at[0] > share * self.max_wait_s
@@ -362,13 +365,16 @@ class GatewayCore:
         mean); otherwise a lower bound of it. The buffer may then hold `max_wait_s` of it."""
         if buf.window:
             rate = buf.done_events / (now - buf.window)
-            if buf.saturated and buf.done_events:
-                buf.rate = rate if not buf.rate else 0.5 * (buf.rate + rate)
+            if buf.saturated and buf.done_events:  # down slowly: a stall is not a new capacity
+                buf.rate = rate if rate > buf.rate else 0.8 * buf.rate + 0.2 * rate
             else:
                 buf.rate = max(buf.rate, rate)
             if buf.rate:
                 buf.limit = max(float(self.batch_max), buf.rate * self.max_wait_s)
-        buf.window, buf.done_events, buf.saturated = now, 0, True
+            # overloaded: offered more than it can apply. A host that only paused (a partition
+            # move, a collection, a starved core) is not: its buffer waits, nothing is shed
+            buf.overloaded = bool(buf.rate) and buf.arrived / (now - buf.window) > 1.05 * buf.rate
+        buf.window, buf.done_events, buf.saturated, buf.arrived = now, 0, True, 0
 
     def capacity(self) -> dict[str, float]:
         """Each host's measured capacity (events/s; 0 before the first measure)."""

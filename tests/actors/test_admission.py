@@ -81,6 +81,7 @@ def test_a_host_behind_sheds_the_lowest_value_first_and_counts_each_by_type(
     wall = Wall()
     gw, m = core(wall)
     gw.offer(message())  # the oldest buffered event: how far behind its host is
+    gw._buffers["host-0"].overloaded = True  # as measured when offered past its capacity
     wall.t += waited_ms / 1000
     offered = {"presence": presence(), "message": message(), "member_join": join(),
                "mention": message(mention=True)}  # fmt: skip
@@ -185,9 +186,19 @@ def test_a_round_trip_longer_than_the_budget_never_shrinks_what_is_in_flight() -
     assert applied >= 0.9 * 4 * 64 / (0.5 + 64 / 2_000.0) * 20
 
 
+def test_a_host_that_only_pauses_sheds_nothing() -> None:
+    """Offered half its capacity, the host stops answering for 1.5 s (a partition move, a
+    starved core): its buffer waits far past the budget, yet nothing is shed and all of it is
+    applied after. Shedding for age alone lost 889 messages of a scale-out on a loaded machine."""
+    applied, dropped = simulate(0.5, stall=(5.0, 6.5), check_waits=False, totals=True)
+    assert dropped == 0 and applied >= 0.99 * 0.5 * 2_000.0 * 20 - 200
+
+
 def simulate(
-    overload: int,
+    overload: float,
     *,
+    stall: tuple[float, float] | None = None,
+    totals: bool = False,
     capacity: float = 2_000.0,
     round_trip: float = 0.0,
     max_in_flight: int = 2,
@@ -203,11 +214,14 @@ def simulate(
     in_flight: list[tuple[float, str, object]] = []
     for step in range(20_000):
         wall.t = T0 + step * tick
-        for _ in range(int(capacity * overload * tick)):
+        for _ in range(round(capacity * overload * tick)):
             gw.offer(msgspec.structs.replace(mix[offered_n % len(mix)], at=wall.t))
             offered_n += 1
         for host, batch in gw.due_batches(wall.t):
-            busy_until = max(busy_until, wall.t + round_trip) + len(batch.events) / capacity
+            start = wall.t + round_trip
+            if stall and stall[0] <= start < stall[1]:
+                start = stall[1]
+            busy_until = max(busy_until, start) + len(batch.events) / capacity
             in_flight.append((busy_until, host, batch))
         while in_flight and in_flight[0][0] <= wall.t:
             _, host, batch = in_flight.pop(0)
@@ -219,11 +233,15 @@ def simulate(
             peak = max(peak, gw.queued)
     dropped = sum(gw.dropped.values())
     assert applied + dropped + gw.queued + sum(len(b.events) for _, _, b in in_flight) == offered_n
+    if totals:
+        return applied, dropped  # type: ignore[return-value]
     if not check_waits:
         return applied
     assert applied >= 0.9 * capacity * 20
-    # from the start (the first capacity measure is 0.5 s in): within the benchmark's 1 s
-    assert max(w for _, w in waits) <= 1.0
+    # from the start: a window (0.5 s) to measure the capacity and one to see it overloaded,
+    # meanwhile nothing is shed; those backlogged events wait up to ~2 s, once
+    assert max(w for _, w in waits) <= 2.5
+    assert max(w for t, w in waits if t >= 3.0) <= 1.0
     # once measured: the budget (twice, for joins) and two batches in flight at the host
     steady = sorted(w for t, w in waits if t >= 3.0)
     assert steady[-1] <= 2 * 0.2 + 2 * 64 / capacity + 0.01
