@@ -47,6 +47,11 @@ MEMBER_PERMISSIONS = (
 )
 
 
+LARGE_THRESHOLD = 250
+"""Members above which a guild is "large" (Discord's default `large_threshold`, which discord.py
+sends): its GUILD_CREATE lists only the members online."""
+
+
 class GuildSpec(msgspec.Struct, frozen=True):
     """What one emulated guild looks like.
 
@@ -64,6 +69,8 @@ class GuildSpec(msgspec.Struct, frozen=True):
         Add a read-only ``#announcements`` channel where the bot may not send (a send gets 403).
     bots:
         How many other bots (a music bot, a moderation bot) are members, all online.
+    online:
+        The share of its human members online (at least one is).
     """
 
     name: str
@@ -72,6 +79,7 @@ class GuildSpec(msgspec.Struct, frozen=True):
     second_channel: bool = True
     announcements: bool = True
     bots: int = 0
+    online: float = 0.5
 
     def __post_init__(self) -> None:
         if self.chatter not in CHATTER_LEVELS:
@@ -81,6 +89,8 @@ class GuildSpec(msgspec.Struct, frozen=True):
             )
         if self.users < 1:
             raise ValueError(f"GuildSpec {self.name!r} needs at least 1 user, got {self.users!r}.")
+        if not 0.0 <= self.online <= 1.0:
+            raise ValueError(f"GuildSpec {self.name!r} has online={self.online!r}; expected 0–1.")
         if self.bots < 0:
             raise ValueError(f"GuildSpec {self.name!r} has bots={self.bots!r}; expected >= 0.")
 
@@ -219,7 +229,8 @@ class World:
         )
         joined = iso(_WORLD_EPOCH_MS / 1000)
         guild.joined_at = {uid: joined for uid in guild.member_ids}
-        guild.presences = {u.id: ("online", None) for u in humans[: max(1, len(humans) // 2)]}
+        online = humans[: max(1, int(len(humans) * spec.online))]
+        guild.presences = {u.id: ("online", None) for u in online}
         guild.presences[self.bot.id] = ("online", None)
         for _ in range(spec.bots):  # after everything else: the ids of a guild without bots stay
             other = self.new_user(bot=True)
@@ -325,6 +336,15 @@ class World:
         }
 
     def guild_create_payload(self, guild: Guild, now: float, presences: bool) -> dict[str, Any]:
+        """GUILD_CREATE as Discord sends it. A guild of more than `LARGE_THRESHOLD` members is
+        `large`: its members are only those online (only the bot without the presences
+        intent); the others come on request (REQUEST_GUILD_MEMBERS)."""
+        large = len(guild.member_ids) > LARGE_THRESHOLD
+        members = guild.member_ids
+        if large:
+            members = [
+                u for u in members if u == self.bot.id or (presences and u in guild.presences)
+            ]
         return {
             "id": str(guild.id),
             "name": guild.name,
@@ -353,7 +373,7 @@ class World:
             "application_id": None,
             "max_members": 500_000,
             "joined_at": guild.joined_at[self.bot.id],
-            "large": False,
+            "large": large,
             "unavailable": False,
             "member_count": len(guild.member_ids),
             "roles": self.role_payloads(guild),
@@ -361,7 +381,7 @@ class World:
             "stickers": [],
             "channels": [self.channel_payload(c) for c in guild.channels],
             "threads": [],
-            "members": [self.member_payload(guild, uid) for uid in guild.member_ids],
+            "members": [self.member_payload(guild, uid) for uid in members],
             "presences": (
                 [self.presence_payload(guild, uid, now) for uid in guild.presences]
                 if presences

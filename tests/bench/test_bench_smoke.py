@@ -133,6 +133,18 @@ def check_gateways(f: dict, out: str) -> None:
     assert "ceiling (counting hosts)" in out and "ratio    : 2 gateways / 1 here" in out
 
 
+def check_discord_memory(f: dict, out: str) -> None:
+    assert set(f) == {"chunked", "online only"}
+    for part in f.values():
+        (row,) = part["rows"]
+        assert row["members"] == 300 and row["guilds"] == 2
+        assert positive(part["fixed_bytes"], row["kept_bytes"], row["bytes_per_member"])
+        assert part["bytes_per_member"] == row["bytes_per_member"]
+    # a chunked guild keeps every member, the other only those online (a tenth): more per member
+    assert f["chunked"]["bytes_per_member"] > f["online only"]["bytes_per_member"]
+    assert "B per member" in out
+
+
 CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (check, needs Ray)
     "bench_engine": (check_engine, False),
     "bench_actions": (check_actions, False),
@@ -144,6 +156,7 @@ CHECKS: dict[str, tuple[Callable[[dict, str], None], bool]] = {  # name → (che
     "bench_overload": (check_overload, True),
     "bench_guilds": (check_guilds, True),
     "bench_cold_resume": (check_cold_resume, True),
+    "bench_discord_memory": (check_discord_memory, False),
 }
 
 

@@ -167,3 +167,34 @@ async def test_without_the_members_intent_discord_py_discards_presence_updates()
     assert (await _presences_seen(members=True))[0] == 3  # the control: the updates do arrive
     # without it, only the raw event: no member, so neither who it is nor whether a bot
     assert await _presences_seen(members=False) == (0, 3)
+
+
+async def test_a_large_guild_lists_its_online_members_and_the_rest_come_on_request() -> None:
+    """Discord's GUILD_CREATE of a guild above the large threshold (250) lists only the members
+    online; discord.py asks for the rest (chunking) when it may cache members."""
+    emu = Emulator([GuildSpec("Large", users=300, online=0.1), GuildSpec("Small", users=9)])
+    async with emu:
+        configure_discord_endpoints(emu.api_base, emu.gateway_url)
+        try:
+            large, small = emu.guilds
+            payload = emu.world.guild_create_payload(large, emu.now(), presences=True)
+            assert payload["large"] and payload["member_count"] == 301
+            listed = {int(m["user"]["id"]) for m in payload["members"]}
+            assert listed == {emu.world.bot.id, *large.presences} and len(listed) == 31
+            assert len(emu.world.guild_create_payload(large, emu.now(), False)["members"]) == 1
+            small_payload = emu.world.guild_create_payload(small, emu.now(), presences=True)
+            assert not small_payload["large"] and len(small_payload["members"]) == 10
+            for chunk, cached in ((True, 301), (False, 31)):  # discord.py asks, or does not
+                bot = Bot(chunk_guilds_at_startup=chunk)
+                async with running(bot, emu.token, timeout=20):
+                    guild = bot.get_guild(large.id)
+                    assert guild is not None and guild.large
+                    await wait_until_async(
+                        lambda g=guild, n=cached: len(g.members) == n,
+                        what=f"{cached} members cached",
+                        timeout_s=10,
+                    )
+                    online = [m for m in guild.members if m.status is discord.Status.online]
+                    assert len(online) == 31  # the presences came with GUILD_CREATE
+        finally:
+            reset_discord_endpoints()
