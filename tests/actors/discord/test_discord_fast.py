@@ -232,10 +232,11 @@ async def test_a_plain_message_keeps_the_session_and_its_sequence() -> None:
         (shard,) = fast.client._AutoShardedClient__shards.values()  # type: ignore[union-attr]
         ws = shard.ws
         assert ws.sequence == emu.gateway.sessions[ws.session_id].seq
+        identifies = emu.counters.ops["IDENTIFY"]
         assert await emu.force_reconnect() == 2
         await emu.wait_until(lambda: emu.counters.ops["RESUME"] == 2, 10)
         mid = await emu.post_message(g.id, g.system_channel_id, g.human_ids[1], "after")
         await got.wait(lambda: any(ln and ln.message_id == mid for _, ln in got.items))
         await asyncio.sleep(0.2)
         assert sum(1 for _, ln in got.items if ln and ln.content == "plain") == 5  # none twice
-        assert emu.counters.ops["IDENTIFY"] == 2  # one per source, none again
+        assert emu.counters.ops["IDENTIFY"] == identifies  # resumed, never identified again
