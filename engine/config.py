@@ -92,14 +92,15 @@ class LearningConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     neutral) and scaled by `rhythm_strength` (0: off).
 
     Chattiness: a per-guild factor in [`chattiness_min`, `chattiness_max`] on how readily the bot
-    speaks on its own. A remark of its own answered by a human within `feedback_window_s`
-    multiplies it by `answered_step`; one left unanswered by `ignored_step`; `/guildmind pause`
+    speaks on its own. A remark of its own answered within `feedback_window_s` by a human
+    message that addresses the bot (a mention, a reply to it, its name) multiplies it by
+    `answered_step`; one left unanswered by `ignored_step`; `/guildmind pause`
     by `paused_step`; a member telling it to be quiet (one of `quiet_phrases`, in a message
     that addresses the bot; the hosts match them, the engine never sees text) by `hushed_step`.
     It returns to 1 with a half-life of `chattiness_half_life_s`. `feedback` off: it stays 1.
 
     Affinity: per member who answered the bot (one of the first `affinity_per_remark` members
-    to speak within `feedback_window_s` of a remark), how often (capped) and when last; at most
+    to address it within `feedback_window_s` of a remark), how often (capped) and when last; at most
     `affinity_max_members` per guild (the least recently answering go first), each forgotten
     `affinity_ttl_s` after their last answer. engage_user's chance is multiplied by
     1 + `affinity_weight` × min(1, answers / `affinity_regular`).

@@ -197,18 +197,21 @@ class AutonomousEngine:
         at: float | None = None,
         channel_id: int | None = None,
         author_id: int | None = None,
+        mentions_bot: bool = False,
     ) -> bool:
         """Count a message; True when it counted (a human, in an autonomous channel).
 
         Bots' messages (the bot's own included) do not count: the bot's speech is recorded with
-        `record_action`. Messages outside the guild's autonomous channels are ignored.
+        `record_action`. Messages outside the guild's autonomous channels are ignored. One that
+        addresses the bot (`mentions_bot`: a mention, a reply to it, its name) soon after a
+        remark of its own answers that remark (`engine.learning`).
         """
         st, at = self._guild(guild_id), self._time(at)
         if author_is_bot or not _counts_in(st.settings, channel_id):
             return False
         if st.add_message(at, author_id, channel_id):
             self._new_hour(st, at)
-        if st.remark_at != NEVER:
+        if mentions_bot and st.remark_at != NEVER:
             learning.heard(st, at, author_id, self.learning)
         return True
 
@@ -267,7 +270,7 @@ class AutonomousEngine:
                 return False
             if st.add_message(at, event.author_id, event.channel_id):
                 self._new_hour(st, at)  # once an hour per guild
-            if st.remark_at != NEVER:  # the bot's remark waits for an answer: this may be one
+            if event.mentions_bot and st.remark_at != NEVER:  # it answers the bot's remark
                 learning.heard(st, at, event.author_id, self.learning)
             return True
         if kind is PresenceEvent:

@@ -6,8 +6,10 @@ hour, the decay once a day), the rhythm weight of an hour of the week, the chatt
 returns to 1 as time passes, computed when read), feedback moving it, and the affinity of the
 members who answered the bot. The numbers are `LearningConfig`'s. What does not belong: the
 rules that use them (`engine.rules`), the hot path's own counting (`GuildState.add_message`
-bumps the current hour's slot), clocks, I/O. No message content is ever seen here: an answer
-is a human message after a remark, a request for quiet is a flag the shell sets.
+counts the current hour's messages), clocks, I/O. No message content is ever seen here: an
+answer is a human message that addresses the bot (a mention, a reply to it, its name) within
+`feedback_window_s` of a remark of its own (talk that merely goes on is no answer: in a busy
+guild it always would be); a request for quiet is a call the shell makes.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def settle(st: GuildState, at: float, cfg: LearningConfig) -> None:
 
 
 def heard(st: GuildState, at: float, author_id: int | None, cfg: LearningConfig) -> None:
-    """A human message at `at` while a remark waits for an answer (`st.remark_at` is set)."""
+    """A human message addressing the bot at `at` while a remark waits for an answer."""
     rem = st.remark_at
     if at < rem:
         return  # written before the remark (delivered late): not an answer

@@ -119,6 +119,56 @@ def plot_comparison(report: dict, out: Path) -> str:
     return _save(fig, out / "comparison.png")
 
 
+def plot_week_profile(report: dict, out: Path) -> str | None:
+    """A guild's learned week (the rhythm weights) against its true one (activity / mean)."""
+    week = (report.get("learning") or {}).get("week_profile")
+    if not week:
+        return None
+    fig = Figure(figsize=(10, 4))
+    ax = fig.add_subplot()
+    lo, hi = week["bounds"]
+    true = [min(hi, max(lo, x)) for x in week["true"]]
+    ax.plot(range(168), week["true"], color="#999", lw=1, label="true activity / weekly mean")
+    ax.plot(range(168), true, color="#555", lw=1, ls="--", label=f"… within [{lo:g}, {hi:g}]")
+    ax.plot(range(168), week["learned"], color=_COLORS["v2"], lw=2, label="learned weight")
+    ax.set_xticks(range(0, 168, 24), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    ax.set_ylim(0, max(hi, max(week["true"])) * 1.05)
+    ax.set_xlabel("hour of the week, local time")
+    ax.legend(loc="upper left")
+    ax.set_title(f"A {week['rhythm']} guild's learned week vs its true one")
+    return _save(fig, out / "week_profile.png")
+
+
+def plot_chattiness(report: dict, out: Path) -> str | None:
+    """The learned chattiness over time of an engaging and an ignoring guild."""
+    learning = report.get("learning") or {}
+    traces, hours = learning.get("chattiness") or {}, learning.get("chattiness_hours") or []
+    if not traces or not hours:
+        return None
+    fig = Figure(figsize=(10, 4))
+    ax = fig.add_subplot()
+    for kind, color in (("engaging", "#3bd87d"), ("ignoring", "#d83b3b")):
+        if kind in traces:
+            t = traces[kind]
+            ax.plot(hours, t["values"], color=color, label=f"an {kind} guild ({t['rhythm']})")
+    ax.axhline(1.0, color="#999", lw=1)
+    ax.set_xlabel("hours since start")
+    ax.set_ylabel("chattiness")
+    ax.legend()
+    ax.set_title("Chattiness learned from what follows the bot's remarks")
+    return _save(fig, out / "chattiness.png")
+
+
+_REMARKS = (
+    ("remarks_per_guild_day", "remarks of its own per guild per day"),
+    ("answered_share", "answered by a member within 10 min (share)"),
+    ("answered_per_guild_day", "answered remarks per guild per day"),
+    ("followed_by_talk_share", "followed by any talk within 10 min (share)"),
+    ("in_dead_hours", "remarks in usually-dead hours"),
+    ("told_to_be_quiet", "times told to be quiet"),
+)
+
+
 def _span(s: float | None) -> str:
     if s is None:
         return "∞"
@@ -150,13 +200,24 @@ def write(report: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     pngs = [
-        f(report, out)
-        for f in (plot_by_mood, plot_by_hour, plot_by_action, plot_join_delay, plot_comparison)
+        png
+        for f in (
+            plot_by_mood,
+            plot_by_hour,
+            plot_by_action,
+            plot_join_delay,
+            plot_comparison,
+            plot_week_profile,
+            plot_chattiness,
+        )
+        if (png := f(report, out)) is not None
     ]
     runs, names = report["runs"], list(report["runs"])
     claims = _table(
         [["PASS" if c["passed"] else "FAIL", c["policy"], c["claim"], c["figure"]]
-         for c in report["claims"]],
+         for c in report["claims"]]
+        + [["MET" if c["passed"] else "MISSED", c["policy"], "target: " + c["claim"], c["figure"]]
+           for c in report.get("targets", [])],
         ["", "policy", "claim", "figure"],
     )  # fmt: skip
     figs = _table([[label] + [runs[n][k] for n in names] for k, label in _FIGURES], ["", *names])
@@ -165,6 +226,11 @@ def write(report: dict, out: Path) -> Path:
           f"{runs[n]['conversations_joined']} of {runs[n]['conversations']}"] for n in names],
         ["run", "median delay (s)", "p90 delay (s)", "conversations joined"],
     )  # fmt: skip
+    remarks = _table(
+        [[label] + [runs[n].get("remarks", {}).get(k) for n in names] for k, label in _REMARKS],
+        ["", *names],
+    )
+    model = html.escape((report.get("learning") or {}).get("model", ""))
     cfg = html.escape(json.dumps(report["config"]))
     imgs = "".join(f'<p><img src="{p}" alt="{p}"></p>' for p in pngs)
     page = f"""<!doctype html>
@@ -176,6 +242,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2em .5em}
 <h2>Figures, side by side</h2>{figs}
 <p>Runs named <code>policy:mood</code> replay the same events with every guild in that mood.</p>
 <h2>Joining conversations</h2>{delay}
+<h2>What follows the bot's remarks (learning)</h2><p>{model}</p>{remarks}
 <h2>Plots</h2>{imgs}
 </body></html>
 """

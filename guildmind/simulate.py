@@ -39,13 +39,26 @@ from pathlib import Path
 
 from actors.loop.guild_loop import GuildLoop, Round
 from actors.sources.traffic import Mix, SyntheticTraffic
-from engine import AutonomousEngine, Event, GuildSettings, QuietHours, RuleConfig, V1Policy
+from engine import (
+    FIXED,
+    AutonomousEngine,
+    Event,
+    GuildSettings,
+    LearningConfig,
+    MessageEvent,
+    QuietHours,
+    RuleConfig,
+    V1Policy,
+)
 
+from . import sim_learning
+from .sim_members import Feedback, Members
 from .sim_report import QUIET_CHAT_S, Tally, World, check_claims, figures
 from .sim_tokens import TokenTally, budget_claim
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 POLICIES = ("both", "v2", "v1")
+FIXED_RUN = "v2-fixed"  # today's v2 before issue 16: the same rules, nothing learned
 QUIET = QuietHours("23:00", "07:00")
 MOOD_SAMPLE_S = 300.0  # how often the main run's moods are sampled for time spent per mood
 
@@ -67,6 +80,15 @@ class SimConfig:
     empty_after_s: float = 1800.0
     conversation_gap_s: float = 600.0
     counterfactual_guilds: int = 250  # the all-bubbly and all-shy runs cover the first ones
+    # the extended world (issue 16; the model: guildmind.sim_members)
+    rhythms: bool = True  # each guild a week of its own (evening-only, weekend-heavy, …)
+    readers: int = 6  # online members who read a remark
+    answer_chance: float = 0.5  # × liking × the hour's activity: a reader answers
+    answer_delay_s: float = 120.0
+    husher_fraction: float = 0.1  # guilds with a member who tells the bot to be quiet
+    hush_chance: float = 0.3
+    dead_level: float = 0.25  # an hour below this × the weekly mean is usually dead
+    knob: bool = True  # the chattiness 0.5 / 1 / 2 runs
     budget: int = 0  # LLM tokens per guild per UTC day (0: no limit)
     max_tokens: int = 1024  # the most one answer may take (what a request reserves for it)
 
@@ -91,9 +113,15 @@ def zone_for(offset_h: int) -> str:
 class _Run:
     """One policy over the shared events: its own decisions and tally."""
 
-    def __init__(self, name: str, world: World, mood: str | None, guilds: int) -> None:
+    def __init__(
+        self, name: str, world: World, mood: str | None, guilds: int, members: Members, seed: int
+    ) -> None:
         rules = RuleConfig()
         self.name, self.world, self.mood, self.guilds = name, world, mood, guilds
+        self.members = members
+        self.feedback = Feedback(guilds, members)
+        self.react_rng = random.Random(f"{seed}:react:{name}")
+        self.extra_mentions = 0  # its members' requests for quiet (they address the bot)
         self.tally = Tally(
             guilds,
             started_at=T0,
@@ -102,8 +130,16 @@ class _Run:
         )
         self.mood_seconds: Counter[str] = Counter()
 
-    def act(self, i: int, at: float, action: str, mood: str) -> None:
+    def act(self, i: int, at: float, action: str, mood: str) -> list[tuple[float, int, bool]]:
+        """Count a remark of the bot's own; what the members do about it (`Members.react`)."""
         self.tally.record(i, at, action, mood, self.world.observe(i, at))
+        self.feedback.remark(i, at)
+        return self.members.react(i, at, self.world.online[i], self.react_rng)
+
+    def heard(self, i: int) -> None:
+        """The event just seen by the world: a human message in the autonomous channel?"""
+        if self.world.spoke_after is not None:
+            self.feedback.heard(i, self.world.last_auto[i], member_answer=False)
 
     def due(self) -> float:
         """When this run next has something to do without a new event (inf: nothing)."""
@@ -116,15 +152,21 @@ class _Run:
 class LoopRun(_Run):
     """The runtime's guild loop (v2): the same code a guild host runs, in virtual time."""
 
-    def __init__(self, name, world, cfg, mood, guilds, traffic: SyntheticTraffic) -> None:
-        super().__init__(name, world, mood, guilds)
+    def __init__(
+        self, name, world, cfg, mood, guilds, traffic: SyntheticTraffic, members: Members,
+        learning: LearningConfig | None = None, chattiness: float | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(name, world, mood, guilds, members, cfg.seed)
         self.round_s = cfg.round_s
-        engine = AutonomousEngine(rng=random.Random(f"{cfg.seed}:v2"), started_at=T0)
+        engine = AutonomousEngine(
+            rng=random.Random(f"{cfg.seed}:v2"), started_at=T0, learning=learning
+        )
         rotate = cfg.rotate_moods and mood is None
         self.loop = GuildLoop(
             engine, rotation_s=3600.0 if rotate else 0.0, rng=random.Random(f"{cfg.seed}:moods")
         )
         self.index: dict[int, int] = {}
+        self.channel = [g.autonomous_channel for g in traffic.guilds[:guilds]]
         for i, g in enumerate(traffic.guilds[:guilds]):
             self.index[g.guild_id] = i
             quiet = QUIET if world.quiet[i] else None
@@ -134,42 +176,65 @@ class LoopRun(_Run):
                     channels=frozenset({g.autonomous_channel}),
                     timezone=zone_for(g.utc_offset_h),
                     quiet_hours=quiet,
+                    chattiness=chattiness,
                 ),
             )
             engine.update_mood(g.guild_id, mood or g.mood_hint, at=T0)
             self.loop.loaded(g.guild_id, T0)
         self.rounds: list[tuple[float, int, Round]] = []  # (ends at, seq, round)
+        self.said: list[tuple[float, int, MessageEvent, bool]] = []  # its members' replies
         self._seq = 0
         self.spoke = [-math.inf] * guilds  # when the bot last spoke in each guild
+        self.last_said = [-math.inf] * guilds  # … and its members last answered it
         self.tokens = TokenTally(engine, budget=cfg.budget, max_tokens=cfg.max_tokens,
                                  seed=cfg.seed) if name == "v2" else None  # fmt: skip
 
     def due(self) -> float:
         timer = self.loop.next_timer()
         end = self.rounds[0][0] if self.rounds else math.inf
-        return min(end, math.inf if timer is None else timer)
+        said = self.said[0][0] if self.said else math.inf
+        return min(end, said, math.inf if timer is None else timer)
 
     def run_until(self, t: float) -> None:
-        """Fire the timers and end the rounds due before `t`, in time order."""
-        loop, rounds = self.loop, self.rounds
+        """Fire the timers, end the rounds and apply the members' replies due before `t`, in
+        time order."""
+        loop, rounds, said = self.loop, self.rounds, self.said
         while True:
             timer = loop.next_timer()
             timer = math.inf if timer is None else timer
             end = rounds[0][0] if rounds else math.inf
-            if min(timer, end) >= t:
+            reply = said[0][0] if said else math.inf
+            if min(timer, end, reply) >= t:
                 return
-            if end <= timer:
+            if end <= timer and end <= reply:
                 at, _, rnd = heapq.heappop(rounds)
                 self._finish(rnd, at)
+            elif reply <= timer:
+                _, _, ev, hushes = heapq.heappop(said)
+                self._reply(ev, hushes)
             else:
                 self._start(loop.due(timer))
 
+    def _reply(self, ev: MessageEvent, hushes: bool) -> None:
+        """A member's answer to a remark, or their request for quiet (it addresses the bot: a
+        host matches the words and tells the loop; here the loop is told directly)."""
+        i = self.index[ev.guild_id]
+        self.extra_mentions += ev.at >= T0 + RuleConfig().startup_s  # each addresses the bot
+        self.last_said[i] = ev.at
+        if hushes:
+            self.feedback.hushes += 1
+            self.loop.feedback(ev.guild_id, "hushed", ev.at)
+        else:
+            self.feedback.heard(i, ev.at, member_answer=True)
+        self._start(self.loop.apply((ev,)))
+
     def on_event(self, ev: Event, i: int) -> None:
+        self.heard(i)
         rounds = self.loop.apply((ev,))
         after = self.world.spoke_after  # set for a human message in the autonomous channel
         if (
             after is not None
-            and ev.at - max(after, self.spoke[i], T0) > QUIET_CHAT_S
+            and ev.at - max(after, self.spoke[i], self.last_said[i], T0) > QUIET_CHAT_S
             and not self.world.observe(i, ev.at).quiet_hours
         ):
             self.tally.spoke_into_quiet_chat(any(r.guild_id == ev.guild_id for r in rounds))
@@ -184,7 +249,13 @@ class LoopRun(_Run):
         for rnd in rounds:
             # counted now, while the world's ground truth is at the decision's moment
             if rnd.decision is not None:
-                self.act(self.index[rnd.guild_id], rnd.at, rnd.decision.action, rnd.decision.mood)  # type: ignore[arg-type]
+                i = self.index[rnd.guild_id]
+                reactions = self.act(i, rnd.at, rnd.decision.action, rnd.decision.mood)  # type: ignore[arg-type]
+                channel = self.channel[i]
+                for at, uid, hushes in reactions:
+                    self._seq += 1
+                    ev = MessageEvent(rnd.guild_id, channel, uid, at, False, True)
+                    heapq.heappush(self.said, (at, self._seq, ev, hushes))
             else:
                 self.tally.replied(rnd.addressed, rnd.at)
             if self.tokens is not None:
@@ -208,8 +279,10 @@ class LoopRun(_Run):
 class V1Run(_Run):
     """The old behaviour: a 15-minute timer per guild (first tick staggered), 10 %, random pick."""
 
-    def __init__(self, name, world, cfg, mood, guilds, traffic: SyntheticTraffic) -> None:
-        super().__init__(name, world, mood, guilds)
+    def __init__(
+        self, name, world, cfg, mood, guilds, traffic: SyntheticTraffic, members: Members
+    ) -> None:
+        super().__init__(name, world, mood, guilds, members, cfg.seed)
         # seeded by policy only: v1 ignores moods, so its bubbly and shy runs are identical
         self.policy = V1Policy(random.Random(f"{cfg.seed}:v1"))
         self.ids = [g.guild_id for g in traffic.guilds[:guilds]]
@@ -229,11 +302,14 @@ class V1Run(_Run):
             when, i = heap[0]
             d = policy.decide(self.ids[i], at=when)
             if d.action is not None:
-                self.act(i, when, d.action, self.mood or self.hints[i])
+                said = self.act(i, when, d.action, self.mood or self.hints[i])
+                if any(not hushes and at - when <= 600.0 for at, _, hushes in said):
+                    self.feedback.answered += 1  # (v1 hears nobody: counted at once)
             heapq.heapreplace(heap, (policy.next_wake(when), i))
 
     def on_event(self, ev: object, i: int) -> None:
-        """v1 looks at nothing."""
+        """v1 looks at nothing (the tally does: talk that follows its remarks)."""
+        self.heard(i)
 
     def sample_moods(self, span_s: float) -> None:
         for hint in self.hints:
@@ -244,18 +320,35 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
     """Run the simulation; return the report (plain data, deterministic for a seed)."""
     traffic = SyntheticTraffic(
         cfg.guilds, cfg.guilds * cfg.rate / 3600.0, seed=cfg.seed, start=T0,
-        mix=Mix(mention=cfg.mention),
+        mix=Mix(mention=cfg.mention), rhythms=cfg.rhythms,
     )  # fmt: skip
     world = World(traffic, cfg, random.Random(f"{cfg.seed}:world"))
+    members = Members(
+        traffic, random.Random(f"{cfg.seed}:members"), readers=cfg.readers,
+        answer_chance=cfg.answer_chance, answer_delay_s=cfg.answer_delay_s,
+        husher_fraction=cfg.husher_fraction, hush_chance=cfg.hush_chance,
+        dead_level=cfg.dead_level, seed=cfg.seed,
+    )  # fmt: skip
     policies = ("v2", "v1") if cfg.policy == "both" else (cfg.policy,)
     runs: dict[str, _Run] = {}
+    few = min(cfg.guilds, cfg.counterfactual_guilds)
     for policy in policies:
-        kind = LoopRun if policy == "v2" else V1Run
         for mood in (None, "bubbly", "shy"):
             name = policy if mood is None else f"{policy}:{mood}"
-            n = cfg.guilds if mood is None else min(cfg.guilds, cfg.counterfactual_guilds)
-            runs[name] = kind(name, world, cfg, mood, n, traffic)
-    listening = [(r, r.guilds) for r in runs.values() if isinstance(r, LoopRun)]
+            n = cfg.guilds if mood is None else few
+            if policy == "v2":
+                runs[name] = LoopRun(name, world, cfg, mood, n, traffic, members)
+            else:
+                runs[name] = V1Run(name, world, cfg, mood, n, traffic, members)
+        if policy == "v2":  # what is learned, against the same rules learning nothing
+            runs[FIXED_RUN] = LoopRun(
+                FIXED_RUN, world, cfg, None, cfg.guilds, traffic, members, learning=FIXED
+            )
+            for c in sim_learning.KNOB if cfg.knob else ():
+                name = sim_learning.knob_run(c)
+                runs[name] = LoopRun(name, world, cfg, None, few, traffic, members, chattiness=c)
+    listening = [(r, r.guilds) for r in runs.values()]
+    traces = sim_learning.Traces(runs.get("v2"), members, T0, traffic.guilds)  # type: ignore[arg-type]
     all_runs = list(runs.values())
     end = T0 + cfg.hours * 3600
     mains = [runs[p] for p in policies]  # the runs whose guilds keep (or rotate) their own moods
@@ -266,6 +359,7 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
         while next_sample <= t:
             for r in mains:
                 r.sample_moods(MOOD_SAMPLE_S)
+            traces.sample(next_sample)
             next_sample += MOOD_SAMPLE_S
         for r in all_runs:
             if r.due() < t:  # most events find nothing due: skip the call
@@ -283,7 +377,7 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
         r.drain()  # rounds under way at the end still finish (their replies count)
 
     days = cfg.hours / 24
-    figs = {
+    figs: dict[str, dict] = {
         name: figures(
             r.tally,
             guild_days=r.guilds * days,
@@ -291,13 +385,16 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
             if r.mood
             else {m: sec / 86400 for m, sec in sorted(r.mood_seconds.items())},
             conversations=sum(world.conversations_of[: r.guilds]),
-            mentions=sum(world.mentions_of[: r.guilds]),
+            mentions=sum(world.mentions_of[: r.guilds]) + r.extra_mentions,
         )
+        | {"remarks": r.feedback.figures(r.guilds * days)}
         for name, r in runs.items()
     }
     first = policies[0]
     other = policies[1] if len(policies) > 1 else None
     claims = check_claims(figs, first, other)
+    targets = sim_learning.targets(figs, FIXED_RUN) if "v2" in runs else []
+    claims += sim_learning.claims(figs)
     v2 = runs.get("v2")
     tokens = v2.tokens.figures() if isinstance(v2, LoopRun) and v2.tokens is not None else None
     if tokens is not None and cfg.budget:
@@ -321,7 +418,9 @@ def simulate(cfg: SimConfig) -> dict[str, object]:
         },
         "runs": figs,
         "llm_tokens": tokens,
+        "learning": traces.report(figs, FIXED_RUN, cfg) if "v2" in runs else None,
         "claims": claims,
+        "targets": targets,
     }
 
 
@@ -337,6 +436,8 @@ def run(cfg: SimConfig, out: str, *, echo=print) -> int:
     page = sim_render.write(report, Path(out))
     for c in report["claims"]:
         echo(f"{'PASS' if c['passed'] else 'FAIL'}  {c['claim']}: {c['figure']}")
+    for c in report["targets"]:  # measured against the issue's targets; they fail no run
+        echo(f"{'MET ' if c['passed'] else 'MISS'}  target: {c['claim']}: {c['figure']}")
     for name, fig in report["runs"].items():
         if ":" not in name:
             echo(f"{name}: {fig['actions_per_guild_day']:.2f} actions per guild per day, "

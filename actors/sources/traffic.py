@@ -9,7 +9,9 @@ a skewed (log-normal) distribution: a few busy guilds, many quiet ones. Per guil
   is bursty while the long-run rate is the guild's share;
 - presence changes (online, offline, starting a game) and member joins form a second, steady stream;
 - both follow a time-of-day shape in the guild's own UTC offset (busy evenings, quiet nights) whose
-  daily mean is 1, so any whole day averages to the configured rate.
+  daily mean is 1, so any whole day averages to the configured rate. With `rhythms`, each guild
+  gets a week of its own instead (`RHYTHMS`: evening-only, weekend-heavy, around the clock, or
+  that daily shape), each with a weekly mean of 1.
 
 Events come out in time order from one heap of per-guild next-event times (two entries per guild),
 so state is O(guilds) however long it runs, and a seed fixes every event. Time is virtual: nothing
@@ -28,7 +30,7 @@ import msgspec
 
 from engine import ASLEEP, BUILTIN_MOODS, Event, MemberJoinEvent, MessageEvent, PresenceEvent
 
-__all__ = ["GAMES", "Mix", "SyntheticGuild", "SyntheticTraffic", "text_for"]
+__all__ = ["GAMES", "RHYTHMS", "Mix", "SyntheticGuild", "SyntheticTraffic", "text_for", "week_slot"]
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 _GUILD_BASE_MS = 1_577_836_800_000  # 2020-01-01: when our synthetic guilds were "created"
@@ -43,6 +45,27 @@ _OFFSETS_H = (-8, -7, -5, -4, -3, 0, 0, 1, 1, 2, 3, 5, 8, 9, 9, 10)
 _RAW_SHAPE = (0.45, 0.3, 0.2, 0.15, 0.12, 0.15, 0.25, 0.4, 0.55, 0.65, 0.75, 0.85,
               0.95, 0.95, 0.95, 1.0, 1.1, 1.3, 1.55, 1.8, 2.0, 2.0, 1.7, 1.05)  # fmt: skip
 SHAPE = tuple(x * 24 / sum(_RAW_SHAPE) for x in _RAW_SHAPE)
+
+
+def _week(raw: list[float]) -> tuple[float, ...]:
+    return tuple(x * 168 / sum(raw) for x in raw)
+
+
+# weekly shapes by local hour of the week (Monday 00:00 first), each with a mean of 1
+RHYTHMS: dict[str, tuple[float, ...]] = {
+    "daily": SHAPE * 7,  # the same day every day: busy evenings, quiet nights
+    "evening": _week([(3.0 if 18 <= h % 24 <= 23 else 0.03) for h in range(168)]),
+    "weekend": _week([SHAPE[h % 24] * (3.0 if h >= 120 else 0.25) for h in range(168)]),
+    "clock": _week([1.0] * 168),  # around the clock
+}
+WEEKLY_DAILY = RHYTHMS["daily"]
+
+
+def week_slot(local_s: float) -> int:
+    """The hour of the week (Monday 00:00 is 0) of local time `local_s` (seconds since the
+    epoch shifted by the UTC offset; 1970-01-01 was a Thursday)."""
+    hour = int(local_s // 3600.0)
+    return ((hour // 24 + 3) % 7) * 24 + hour % 24
 
 
 def _fraction(name: str, value: float) -> None:
@@ -82,6 +105,7 @@ class SyntheticGuild(msgspec.Struct, frozen=True, gc=False):
     mood_hint: str
     share: float  # its share of the aggregate rate (all guilds sum to 1)
     utc_offset_h: int
+    rhythm: str = "daily"  # its week (`RHYTHMS`)
 
     @property
     def autonomous_channel(self) -> int:
@@ -102,14 +126,16 @@ def text_for(event: MessageEvent, *, bot_name: str = "Miku") -> str:
     return f"@{bot_name} {phrase}" if event.mentions_bot else phrase
 
 
-def _time_after(t: float, work: float, rate: float, offset: float) -> float:
-    """When `work` units of intensity `rate × SHAPE[local hour]` have passed since `t`."""
+def _time_after(
+    t: float, work: float, rate: float, offset: float, week: tuple[float, ...] = WEEKLY_DAILY
+) -> float:
+    """When `work` units of intensity `rate × week[local hour of the week]` have passed."""
     if rate <= 0.0:
         return math.inf
     local = t + offset  # walk in local time: hour ends are then exact multiples of 3600
     while True:
         hour = int(local // 3600.0)
-        r = rate * SHAPE[hour % 24]
+        r = rate * week[((hour // 24 + 3) % 7) * 24 + hour % 24]
         step = work / r
         end = (hour + 1) * 3600.0
         if local + step < end:
@@ -141,6 +167,9 @@ class SyntheticTraffic:
         Which guild ids this instance generates events for (a gateway's shards); None: all.
         The guilds and their shares stay those of the whole set, so instances with disjoint
         `only` together generate about `rate` events a second.
+    rhythms:
+        Give each guild a week of its own (`SyntheticGuild.rhythm`, one of `RHYTHMS`) instead
+        of the same busy-evening day for all.
     """
 
     def __init__(
@@ -156,6 +185,7 @@ class SyntheticTraffic:
         quiet_level: float = 0.02,
         skew: float = 1.2,
         only: Callable[[int], bool] | None = None,
+        rhythms: bool = False,
     ) -> None:
         if isinstance(guilds, bool) or not isinstance(guilds, int) or guilds < 1:
             raise ValueError(f"guilds must be an int >= 1, got {guilds!r}")
@@ -188,6 +218,10 @@ class SyntheticTraffic:
                 share=w / total,
                 utc_offset_h=_OFFSETS_H[rng.randrange(len(_OFFSETS_H))],
             ))  # fmt: skip
+        if rhythms:  # drawn after the guilds, so their other traits are the same either way
+            kinds = tuple(RHYTHMS)
+            made = [msgspec.structs.replace(g, rhythm=kinds[rng.randrange(len(kinds))])
+                    for g in made]  # fmt: skip
         self.guilds: tuple[SyntheticGuild, ...] = tuple(made)
         self._by_id = {g.guild_id: g for g in made}
 
@@ -202,6 +236,7 @@ class SyntheticTraffic:
         self._quiet_rate = [r * quiet_level for r in self._talk_rate]
         self._bg_rate = [bg_rate * g.share for g in made]
         self._offset = [g.utc_offset_h * 3600.0 for g in made]
+        self._week = [RHYTHMS[g.rhythm] for g in made]
         self._talking = [rng.random() < talking_frac for _ in made]
         self._switch = [
             self.now + rng.expovariate(1 / (talk_s if talking else quiet_s))
@@ -213,10 +248,11 @@ class SyntheticTraffic:
             if only is not None and not only(made[g].guild_id):
                 continue  # another instance's guild (its draws below are skipped too)
             rate_g = self._talk_rate[g] if self._talking[g] else self._quiet_rate[g]
-            first = _time_after(self.now, rng.expovariate(1.0), rate_g, self._offset[g])
+            week = self._week[g]
+            first = _time_after(self.now, rng.expovariate(1.0), rate_g, self._offset[g], week)
             heap.append((min(first, self._switch[g]), 2 * g))
             heap.append((_time_after(self.now, rng.expovariate(1.0), self._bg_rate[g],
-                                     self._offset[g]), 2 * g + 1))  # fmt: skip
+                                     self._offset[g], week), 2 * g + 1))  # fmt: skip
         heapq.heapify(heap)
         self._heap = heap
 
@@ -236,7 +272,7 @@ class SyntheticTraffic:
         replace = heapq.heapreplace
         talking, switch = self._talking, self._switch
         talk_rate, quiet_rate, bg_rate = self._talk_rate, self._quiet_rate, self._bg_rate
-        offset, guilds = self._offset, self.guilds
+        offset, guilds, weeks = self._offset, self.guilds, self._week
         mix = self.mix
         p_mention, p_auto, p_join = mix.mention, mix.autonomous, self._join_share
         p_activity, p_off = mix.activity, mix.activity + mix.offline
@@ -253,11 +289,11 @@ class SyntheticTraffic:
                     now_talking = talking[g] = not talking[g]
                     sw = switch[g] = t + expo(1.0 / (talk_s if now_talking else quiet_s))
                     rate_g = talk_rate[g] if now_talking else quiet_rate[g]
-                    nxt = _time_after(t, -log(1.0 - random_()), rate_g, offset[g])
+                    nxt = _time_after(t, -log(1.0 - random_()), rate_g, offset[g], weeks[g])
                     replace(heap, (nxt if nxt < sw else sw, key))
                     continue
                 rate_g = talk_rate[g] if talking[g] else quiet_rate[g]
-                nxt = _time_after(t, -log(1.0 - random_()), rate_g, offset[g])
+                nxt = _time_after(t, -log(1.0 - random_()), rate_g, offset[g], weeks[g])
                 replace(heap, (nxt if nxt < sw else sw, key))
                 u = random_()
                 channels = guild.channel_ids
@@ -272,7 +308,8 @@ class SyntheticTraffic:
                     random_() < p_mention,
                 )  # fmt: skip
             else:  # presence changes and joins
-                replace(heap, (_time_after(t, -log(1.0 - random_()), bg_rate[g], offset[g]), key))
+                nxt = _time_after(t, -log(1.0 - random_()), bg_rate[g], offset[g], weeks[g])
+                replace(heap, (nxt, key))
                 u = random_()
                 if u < p_join:
                     n = self._joined[g] = self._joined[g] + 1

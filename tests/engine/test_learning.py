@@ -108,7 +108,7 @@ def test_answered_remarks_push_it_up_ignored_ones_down_within_bounds() -> None:
     at = MON + 100
     for _ in range(30):  # every remark answered a minute later
         engine.record_action(G, "break_silence", at=at)
-        engine.track_message(G, at=at + 60, channel_id=1, author_id=7)
+        engine.track_message(G, at=at + 60, channel_id=1, author_id=7, mentions_bot=True)
         at += 900
     seen = engine.learned(G, at=at)
     assert seen["chattiness"] == pytest.approx(LEARN.chattiness_max, abs=0.01)  # capped
@@ -125,11 +125,13 @@ def test_answered_remarks_push_it_up_ignored_ones_down_within_bounds() -> None:
 def test_a_reply_is_not_a_remark_and_an_answer_counts_once() -> None:
     engine = learner()
     engine.record_action(G, "reply", at=MON)  # answering a mention: not a remark of its own
-    engine.track_message(G, at=MON + 30, channel_id=1, author_id=1)
+    engine.track_message(G, at=MON + 30, channel_id=1, author_id=1, mentions_bot=True)
     assert engine.learned(G, at=MON + 60)["feedback"]["answered"] == 0
     engine.record_action(G, "share_tweet", at=MON + 100)
+    engine.track_message(G, at=MON + 105, channel_id=1, author_id=2)  # talk, not to the bot
+    assert engine.learned(G, at=MON + 106)["feedback"]["answered"] == 0
     for k in range(5):
-        engine.track_message(G, at=MON + 110 + k, channel_id=1, author_id=1)
+        engine.track_message(G, at=MON + 110 + k, channel_id=1, author_id=1, mentions_bot=True)
     assert engine.learned(G, at=MON + 200)["feedback"]["answered"] == 1
 
 
@@ -198,8 +200,8 @@ def test_affinity_counts_answers_once_per_remark_and_is_capped() -> None:
     at = MON
     for uid in (1, 2, 3, 4):
         engine.record_action(G, "break_silence", at=at)
-        engine.track_message(G, at=at + 10, channel_id=1, author_id=uid)
-        engine.track_message(G, at=at + 20, channel_id=1, author_id=uid)  # same remark
+        engine.track_message(G, at=at + 10, channel_id=1, author_id=uid, mentions_bot=True)
+        engine.track_message(G, at=at + 20, channel_id=1, author_id=uid, mentions_bot=True)
         at += 900
     aff = engine.state(G).affinity
     assert list(aff) == [2, 3, 4]  # the least recent (1) went
@@ -215,7 +217,7 @@ def test_engage_user_prefers_members_who_answer_and_says_regular() -> None:
         if regular:
             for _ in range(LEARN.affinity_regular):
                 engine.record_action(G, "share_tweet", at=at)
-                engine.track_message(G, at=at + 5, channel_id=1, author_id=9)
+                engine.track_message(G, at=at + 5, channel_id=1, author_id=9, mentions_bot=True)
                 at += 600
             engine.configure(G, GuildSettings(chattiness=1.0))  # keep the rolls to affinity
         at += 3600
@@ -231,14 +233,14 @@ def test_engage_user_prefers_members_who_answer_and_says_regular() -> None:
 def test_affinity_is_forgotten_by_erasure_by_expiry_and_when_the_bot_leaves() -> None:
     engine = learner(affinity_ttl_s=DAY)
     engine.record_action(G, "break_silence", at=MON)
-    engine.track_message(G, at=MON + 5, channel_id=1, author_id=7)
-    engine.track_message(G, at=MON + 6, channel_id=1, author_id=8)
+    engine.track_message(G, at=MON + 5, channel_id=1, author_id=7, mentions_bot=True)
+    engine.track_message(G, at=MON + 6, channel_id=1, author_id=8, mentions_bot=True)
     assert engine.forget_user(G, 7) and 7 not in engine.state(G).affinity
     assert engine.personal_until(G) <= MON + 6 + DAY
     assert engine.expire_personal(G, MON + 6 + DAY)
     assert engine.state(G).affinity is None
     engine.record_action(G, "break_silence", at=MON + 2 * DAY)
-    engine.track_message(G, at=MON + 2 * DAY + 5, channel_id=1, author_id=7)
+    engine.track_message(G, at=MON + 2 * DAY + 5, channel_id=1, author_id=7, mentions_bot=True)
     engine.leave(G, at=MON + 2 * DAY + 10)
     assert engine.state(G).affinity is None
 
@@ -248,7 +250,7 @@ def test_the_snapshot_carries_what_was_learned() -> None:
     engine = learner()
     evenings(engine, days=2)
     engine.record_action(G, "break_silence", at=MON + 3 * DAY)
-    engine.track_message(G, at=MON + 3 * DAY + 5, channel_id=1, author_id=7)
+    engine.track_message(G, at=MON + 3 * DAY + 5, channel_id=1, author_id=7, mentions_bot=True)
     engine.feedback(G, "hushed", at=MON + 3 * DAY + 9)
     other = learner()
     other.restore(G, engine.snapshot(G))
@@ -287,7 +289,7 @@ def test_the_learned_state_stays_small() -> None:
     at = MON + 15 * DAY
     for uid in range(1000):
         engine.record_action(G, "break_silence", at=at)
-        engine.track_message(G, at=at + 1, channel_id=1, author_id=uid + 1)
+        engine.track_message(G, at=at + 1, channel_id=1, author_id=uid + 1, mentions_bot=True)
         at += 700
     st = engine.state(G)
     assert len(st.rhythm) * st.rhythm.itemsize == 336 and len(st.affinity) == 300

@@ -98,18 +98,22 @@ def test_empty_room_is_ground_truth_from_events() -> None:
 
 def test_cli_writes_the_report_and_prints_claims(tmp_path: Path, capsys) -> None:
     out = tmp_path / "sim"
-    argv = ["simulate", "--guilds", "30", "--hours", "4", "--seed", "1", "--out", str(out)]
+    # (a world big enough that v1 interrupts some busy conversation: "fewer than v1" says
+    # something; in 30 guilds × 4 h of the extended world neither v1 nor v2 met one)
+    argv = ["simulate", "--guilds", "40", "--hours", "6", "--seed", "2", "--out", str(out)]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.count("PASS  ") >= 8 and "FAIL" not in printed
     assert "PASS  nothing into an empty room: 0 of " in printed
     assert "events/s" in printed
     for name in ("report.html", "report.json", "by_mood.png", "by_hour.png", "by_action.png",
-                 "join_delay.png", "comparison.png"):  # fmt: skip
+                 "join_delay.png", "comparison.png", "week_profile.png",
+                 "chattiness.png"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
     assert (out / "by_mood.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "report.html").read_text()
     assert 'src="by_hour.png"' in page and "nothing in quiet hours" in page
+    assert 'src="chattiness.png"' in page and "target: remarks answered" in page
     data = json.loads((out / "report.json").read_text())
     assert data["performance"]["events_per_s"] > 0 and set(data["runs"]) >= {"v1", "v2"}
 
@@ -150,8 +154,9 @@ def test_someone_speaking_into_a_quiet_chat_is_answered() -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_no_guild_uses_more_llm_tokens_a_day_than_its_budget(seed: int) -> None:
     budget = 5000
+    # (knob=False: the chattiness knob's runs would cover only the 5 counterfactual guilds)
     cfg = SimConfig(guilds=40, hours=6, seed=seed, policy="v2", counterfactual_guilds=5,
-                    budget=budget)  # fmt: skip
+                    budget=budget, knob=False)  # fmt: skip
     report = simulate(cfg)
     tokens = report["llm_tokens"]
     [claim] = [c for c in report["claims"] if "LLM use" in c["claim"]]
@@ -177,3 +182,56 @@ def test_a_budget_that_reserves_nothing_would_overshoot(monkeypatch: pytest.Monk
     report = simulate(cfg)
     [claim] = [c for c in report["claims"] if "LLM use" in c["claim"]]
     assert not claim["passed"] and report["llm_tokens"]["max_guild_day_tokens"] > 5000
+
+
+# learning (issue 16): the extended world, v2 learning against the same rules learning nothing
+LEARN_SMALL = SimConfig(guilds=24, hours=48, counterfactual_guilds=24)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_learning_keeps_every_claim_and_follows_feedback(seed: int) -> None:
+    """Several seeds of a small extended world (distinct weeks and zones, members who answer by
+    hour and liking, a few who ask for quiet): every claim holds, the knob is monotonic, an
+    engaging guild's chattiness ends above an ignoring one's, the learned week tells the true
+    busy hours from the dead ones, and the targets are measured (their figures in the JSON)."""
+    report = simulate(dataclasses.replace(LEARN_SMALL, seed=seed))
+    failed = [c for c in report["claims"] if not c["passed"]]
+    assert failed == []
+    assert {c["claim"] for c in report["claims"]} >= {
+        "chattiness 0.5 / 1 / 2 gives monotonically more own-initiative actions",
+        "nothing in quiet hours",
+        "every message addressing the bot is answered",
+    }
+    learning = report["learning"]
+    traces = learning["chattiness"]
+    assert traces["engaging"]["values"][-1] > 1.0 > traces["ignoring"]["values"][-1]
+    week = learning["week_profile"]
+    busy = [w for w, t in zip(week["learned"], week["true"], strict=True) if t >= 1.0]
+    dead = [w for w, t in zip(week["learned"], week["true"], strict=True) if t < 0.25]
+    assert sum(busy) / len(busy) > 1.0 > sum(dead) / len(dead)
+    v2, fixed = report["runs"]["v2"]["remarks"], report["runs"]["v2-fixed"]["remarks"]
+    assert v2["remarks"] > 50 and fixed["remarks"] > 50 and v2["answered"] > 0
+    assert v2["in_dead_hours"] < fixed["in_dead_hours"]
+    assert {t["claim"].split(":")[0] for t in report["targets"]} == {
+        "remarks answered within 10 min",
+        "remarks in usually-dead hours",
+    }
+    for key in ("answered_share_ratio", "answered_per_guild_day_ratio", "dead_hours_ratio"):
+        assert isinstance(learning[key], float)
+    assert "answers with chance" in learning["model"]
+
+
+def test_members_who_ask_for_quiet_lower_the_chattiness() -> None:
+    """With a member asking for quiet in every guild, requests reach the bot and it speaks on
+    its own less than in the same world without them (the control: no request at all)."""
+    base = dataclasses.replace(LEARN_SMALL, guilds=12, counterfactual_guilds=4, knob=False,
+                               seed=5)  # fmt: skip
+    hushed = simulate(dataclasses.replace(base, husher_fraction=1.0, hush_chance=1.0))
+    calm = simulate(dataclasses.replace(base, husher_fraction=0.0))
+    assert calm["runs"]["v2"]["remarks"]["told_to_be_quiet"] == 0
+    assert hushed["runs"]["v2"]["remarks"]["told_to_be_quiet"] > 5
+    assert hushed["runs"]["v2"]["actions"] < calm["runs"]["v2"]["actions"]
+    # the same world learning nothing does not listen: the requests change little there
+    fixed_drop = calm["runs"]["v2-fixed"]["actions"] - hushed["runs"]["v2-fixed"]["actions"]
+    drop = calm["runs"]["v2"]["actions"] - hushed["runs"]["v2"]["actions"]
+    assert drop > fixed_drop
