@@ -67,9 +67,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.smoke:
         args.runs, args.before, args.outage, settle_s = 1, 10, 10, 6.0
     cold, control = [], []
-    for _ in range(args.runs):
+    for i in range(args.runs):
         cold.append(asyncio.run(one(True, args.before, args.outage, args.every, settle_s)))
         control.append(asyncio.run(one(False, args.before, args.outage, args.every, settle_s)))
+        line(f"run {i + 1} cold resume ", cold[-1:])  # as it goes: a long run may be cut short
+        line(f"run {i + 1} control     ", control[-1:])
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     line("cold resume   ", cold)
     line("control (off) ", control)
