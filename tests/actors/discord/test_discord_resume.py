@@ -252,7 +252,7 @@ async def test_a_stored_sequence_that_lags_replays_what_was_delivered_and_hosts_
     during = await talk(emu, 2, start=7)
     second, again = source_for(emu, store), Collected()
     async with running(second, again):
-        await again.wait(lambda: len(again.of(MessageEvent)) >= 8, what="the replay")
+        await again.wait(lambda: offered_ids(again)[-len(during) :] == during, what="the replay")
         assert emu.counters.ops["IDENTIFY"] == 1 and second.stats()["sessions_resumed"] == 1
     replayed = offered_ids(again)[: -len(during)]  # from the lagging sequence on: again
     assert offered_ids(again)[-len(during) :] == during
