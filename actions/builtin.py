@@ -151,9 +151,9 @@ class Reply(EngineAction):
         return self.ctx.addressed
 
     async def execute(self) -> tuple[bool, str]:
-        last = self.ctx.last_message
+        asked = self.ctx.addressing_message  # not the newest message: others may have spoken since
         written = await writer_for(self.ctx).write(self.ctx, self.action_name)
-        return await self._send(written, reply_to=last.message_id if last else None)
+        return await self._send(written, reply_to=asked.message_id if asked else None)
 
 
 BUILTIN_ACTIONS: tuple[type[BaseAction], ...] = (

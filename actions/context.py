@@ -134,6 +134,9 @@ class ActionContext:
         True when someone addressed the bot: a mention, a reply to it, or its name said as a word
         (the source decides, e.g. with `actors.sources.discord.names.says_name`); activates
         `reply`.
+    addressed_by:
+        The id of the message that addressed the bot (the latest, when several did in one
+        round), or None. `addressing_message` finds it in `messages`.
     config:
         Plugin configuration: action name -> settings dict, read with `BaseAction.get_config()`.
     writer, posts:
@@ -171,6 +174,7 @@ class ActionContext:
     bot_name: str = "guildmind"
     persona: str = ""
     addressed: bool = False
+    addressed_by: int | None = None
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     writer: ContentWriter | None = None
     posts: PostSource | None = None
@@ -216,6 +220,16 @@ class ActionContext:
             if not m.is_bot:
                 return m
         return None
+
+    @property
+    def addressing_message(self) -> ChatMessage | None:
+        """The message that addressed the bot (`addressed_by`), else the most recent human
+        message: what a reply answers, even when others spoke after it."""
+        if self.addressed_by is not None:
+            for m in reversed(self.messages):
+                if m.message_id == self.addressed_by:
+                    return m
+        return self.last_message
 
     def send(self, message: OutgoingMessage) -> None:
         """Append an outgoing message to the outbox (the runtime sends it)."""

@@ -74,7 +74,7 @@ class ChatStream:
 
 
 def chat_stream(ctx: ActionContext) -> ChatStream:
-    last = ctx.last_message
+    last = ctx.addressing_message
     user = None
     if last is not None:
         user = UserInfo(str(last.author_id or ""), last.author)
@@ -87,8 +87,9 @@ def chat_stream(ctx: ActionContext) -> ChatStream:
 
 
 def action_message(ctx: ActionContext) -> dict[str, Any]:
-    """The latest human message as MoFox's message dict, or {} when there is none."""
-    last = ctx.last_message
+    """The message the round answers (the one that addressed the bot, else the latest human
+    message) as MoFox's message dict, or {} when there is none."""
+    last = ctx.addressing_message
     if last is None:
         return {}
     return {

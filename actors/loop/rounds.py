@@ -150,7 +150,8 @@ class RoundRunner:
             guild_id=gid, channel_id=channel, mood=state.mood,
             messages=transcripts.recent(gid, channel), decision=rnd.decision, llm=llm,
             rng=self.rng, now=now, bot_name=self.bot_name, persona=self.persona,
-            addressed=bool(rnd.addressed), writer=self.writer, posts=self.posts, observer=observer,
+            addressed=bool(rnd.addressed), addressed_by=(line.message_id or None) if line else None,
+            writer=self.writer, posts=self.posts, observer=observer,
             prompt=PromptPolicy.of(state.settings), budget=budget,
         )  # fmt: skip
         report = await self.modifier.activate(ctx)

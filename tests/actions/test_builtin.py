@@ -9,7 +9,9 @@ import pytest
 
 from actions import (
     BUILTIN_ACTIONS,
+    ActionContext,
     ActionModifier,
+    ChatMessage,
     ContentWriter,
     LLMTimeout,
     PostSource,
@@ -208,3 +210,18 @@ async def test_builtins_concurrently_share_one_writer() -> None:
     results = await asyncio.gather(*(modifier.execute(r.actions["fomo_response"]) for r in reports))
     assert all(r.ok for r in results)
     assert all(len(c.outbox) == 1 for c in ctxs)
+
+
+def test_the_addressing_message_is_the_one_that_addressed_the_bot_else_the_latest() -> None:
+    chat = [
+        ChatMessage("ann", "Miku, thoughts?", message_id=1, author_id=7),
+        ChatMessage("bob", "lol", message_id=2, author_id=8),
+        ChatMessage("Miku", "hi", message_id=3, author_id=99, is_bot=True),
+    ]
+    asked = ActionContext(1, 2, "neutral", messages=chat, addressed=True, addressed_by=1)
+    assert asked.addressing_message is chat[0]
+    assert asked.last_message is chat[1]  # the control: the newest human message is bob's
+    unknown = ActionContext(1, 2, "neutral", messages=chat, addressed=True, addressed_by=42)
+    assert unknown.addressing_message is chat[1]  # not in the transcript any more: the latest
+    assert ActionContext(1, 2, "neutral", messages=chat).addressing_message is chat[1]
+    assert ActionContext(1, 2, "neutral").addressing_message is None

@@ -403,12 +403,13 @@ class World:
 async def test_a_round_where_the_bot_is_greeted_answers_with_the_mofox_action() -> None:
     w = World(registry())
     w.said(9, "ana", "hello @bot!", NOW - 5, 4242)
-    w.said(8, "bo", "hi from me too", NOW - 2, 4243)  # after the mention: the one greet answers
+    w.said(8, "bo", "hi from me too", NOW - 2, 4243)  # after the mention: not who asked
     rnd = Round(5, NOW, addressed=(MessageEvent(5, 77, 9, NOW - 5, False, True),))
     result = await w.runner.run(rnd, w.state, w.transcripts, NOW)
     assert (result.outcome, result.action) == ("spoke", "greet")  # priority 30 beats reply's 20
     [out] = result.messages
-    assert (out.channel_id, out.text, out.reply_to) == (77, "Hello from config.toml!", 4243)
+    # the action's message (MoFox's action_message) is the one that addressed the bot
+    assert (out.channel_id, out.text, out.reply_to) == (77, "Hello from config.toml!", 4242)
     assert w.executions("greet", "sent") == 1
 
 

@@ -162,6 +162,27 @@ async def test_a_mention_gets_a_reply_to_that_message() -> None:
     assert (message.action, message.reply_to) == ("reply", 4242)
 
 
+@pytest.mark.parametrize("after", [0, 1, 3])
+async def test_a_reply_answers_the_message_that_addressed_the_bot_not_a_later_one(
+    after: int,
+) -> None:
+    """Issue: the reply answered the newest message of the chat, so when others spoke between a
+    mention and its round (a busy chat, a replayed burst) it replied to someone who had not
+    asked. `after` = 0 is the control: there the newest message is the mention itself."""
+    h = Harness(toml=TOML)
+    h.clock.set(T0 + 300)
+    ev, line = mention(201, 9001, T0 + 290)
+    chatter = [
+        (MessageEvent(G, 77, 300 + i, T0 + 291 + i), Line(G, 77, 9100 + i, 300 + i, f"u{i}",
+                                                          "lol", T0 + 291 + i))
+        for i in range(after)
+    ]  # fmt: skip
+    await h.core.apply(h.batch([ev, *(e for e, _ in chatter)], [line, *(ln for _, ln in chatter)]))
+    await h.settle()
+    [(_, message, _)] = h.sent
+    assert (message.action, message.reply_to) == ("reply", 9001)
+
+
 class HeldLLM:
     """An LLM that writes only when released: a round stays "generating" as long as a test needs."""
 
