@@ -107,7 +107,7 @@ class GatewayConfig(msgspec.Struct, **_S):
     queue_max: Annotated[int, Meta(ge=1, le=100_000_000)] = 50_000  # then shed, presence first
     # admission: a host's buffer whose oldest event has waited this long refuses new messages
     # that do not mention the bot (presence after half of it, joins after twice; mentions never):
-    # see actors.routing.batching.SHED_AFTER
+    # see actors.routing.admission.SHED_AFTER
     max_wait_ms: Annotated[float, Meta(gt=0, le=600_000)] = 250.0
     # Message ids each host remembers (the newest), to apply a message Discord replays after a
     # gateway's cold resume only once (see actors.loop.replays); 0 = remember none.

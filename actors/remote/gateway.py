@@ -4,75 +4,42 @@ A thin shell over `GatewayCore`: the source runs in this process and offers even
 blocking); a loop sends the due batches to the hosts (bounded in flight per host) and counts what
 could not be delivered; `deliver()` takes the hosts' outgoing messages and sends them through the
 source. Which host holds a guild comes from the `Directory`.
+
+The plain logic lives outside Ray: the batching in `actors.routing.batching`, where events and
+messages go in `actors.routing.routes`, the waits for what was offered to land in
+`actors.routing.barriers`, the source and what the bot said in `actors.sources.configured` and
+`actors.sources.said`. This module holds what needs Ray: the handles, the tasks, the calls.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import gc
 import logging
 import time
 import warnings
 
-import msgspec
 import ray
 
 from actors.clock import RuntimeClock
 from actors.remote.directory import Directory
 from actors.remote.host import NAMESPACE, metrics_target, rss_bytes
 from actors.remote.limits import RemoteLimits
+from actors.routing.barriers import drained, settled, until_landed
 from actors.routing.batching import GatewayCore
-from actors.routing.partition import partition_of
-from actors.routing.shards import ShardMap, shard_of
+from actors.routing.routes import HELD, PENDING, Routes, split_outbox, waiting_hosts
+from actors.routing.shards import ShardMap
 from actors.routing.wire import Line, Outbox
 from actors.sources.base import Said, Source
+from actors.sources.configured import add_counts, make_source
+from actors.sources.said import SaidLog
 from actors.sources.synthetic import SyntheticSource
-from actors.sources.traffic import SyntheticTraffic
 from actors.stores.base import StateStore, StoreError, open_configured
 from config import Config
 from engine import Event
 from metrics import GuildmindMetrics, new_registry, start_metrics_server
 
 log = logging.getLogger(__name__)
-
-PENDING = "\0pending"  # the buffer of events whose guild has no host yet (dedicated placement)
-HELD = "\0held"  # events of partitions being moved to another host (see actors.routing.rebalance)
-
-
-def make_source(
-    config: Config,
-    clock: RuntimeClock,
-    shards: tuple[int, ...] = (),
-    shard_count: int = 0,
-    limits=None,
-) -> Source:
-    """The configured source, running `shards` of `shard_count` (both empty/0: all of them);
-    a Discord one paced by `limits` (the bot's shared limits; None: its own)."""
-    kind = config.source.kind
-    if kind == "synthetic":
-        s = config.source.synthetic
-        mine = frozenset(shards)
-        only = (lambda gid: shard_of(gid, shard_count) in mine) if shard_count else None
-        traffic = SyntheticTraffic(s.guilds, s.rate, seed=s.seed, start=clock.now(), only=only)
-        return SyntheticSource(traffic, clock, bot_name=config.runtime.bot_name)
-    from actors.sources.discord.source import (
-        make_discord_source,  # discord.py loads only when needed
-    )
-
-    if shard_count:
-        discord = msgspec.structs.replace(
-            config.source.discord, shard_ids=tuple(shards), shard_count=shard_count
-        )
-        config = msgspec.structs.replace(
-            config, source=msgspec.structs.replace(config.source, discord=discord)
-        )
-    return make_discord_source(config, clock, limits)
-
-
-def add_counts(a: dict, b: dict) -> dict:
-    """Two sources' `stats()` as one (numbers added)."""
-    return {k: a.get(k, 0) + b.get(k, 0) for k in {**a, **b}}
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
@@ -93,13 +60,14 @@ class Gateway:
         self.clock = RuntimeClock.from_dict(clock)
         self.metrics = GuildmindMetrics(new_registry(), moods=config.mood_book().names())
         self.server = start_metrics_server(self.metrics.registry, host=config.metrics.host)
+        self.dedicated = config.runtime.placement == "dedicated"
+        self.routes = Routes(self.dedicated)
         g = config.gateway
         self.core = GatewayCore(
-            name, route=self._route, metrics=self.metrics, batch_max=g.batch_max,
+            name, route=self.routes.route, metrics=self.metrics, batch_max=g.batch_max,
             flush_ms=g.flush_ms, max_in_flight=g.max_in_flight, queue_max=g.queue_max,
             max_wait_ms=g.max_wait_ms,
         )  # fmt: skip
-        self.dedicated = config.runtime.placement == "dedicated"
         self.directory = ray.get_actor(directory, namespace=NAMESPACE)
         with warnings.catch_warnings():  # Ray 2.60's own property trips its deprecation warning
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -114,14 +82,8 @@ class Gateway:
         gc.freeze()  # long-lived from here on: out of the collector's full passes (see GuildHost)
         self._attach()
         self.store = self._keep_sessions()
-        self.said: collections.deque[Said] = collections.deque(maxlen=1_000)
-        self._said_total = 0
-        self._table: list[str] = []
-        self._placed: dict[int, str] = {}
-        self._routes: dict[int, str] = {}
-        self._held: set[int] = set()
-        self._hosts: dict[str, object] = {}
-        self._peers: dict[str, object] = {}  # the other gateways (messages of their guilds)
+        self.said = SaidLog(keep=1_000)
+        self._handles: dict[str, object] = {}  # the hosts, the other gateways: name → handle
         self.handed = 0  # messages handed to the gateway of their guild's shard
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = False
@@ -184,16 +146,6 @@ class Gateway:
         self._tasks[0] = asyncio.create_task(self.source.run(self.offer))
         return mine
 
-    def _route(self, guild_id: int) -> str:
-        if self.dedicated:
-            return self._placed.get(guild_id, PENDING)
-        if self._held and partition_of(guild_id, len(self._table)) in self._held:
-            return HELD
-        host = self._routes.get(guild_id)
-        if host is None:  # the hash is the costly part: once per guild
-            host = self._routes[guild_id] = self._table[partition_of(guild_id, len(self._table))]
-        return host
-
     def offer(self, event: Event, line: Line | None = None) -> bool:
         return self.core.offer(event, line)
 
@@ -202,10 +154,10 @@ class Gateway:
         async with self._start_lock:
             if not self._tasks:
                 if not self.dedicated:
-                    self._table = await self.directory.table.remote()
+                    self.routes.set_table(await self.directory.table.remote())
                 elif isinstance(self.source, SyntheticSource):
                     ids = [g.guild_id for g in self.source.traffic.guilds if self._mine(g.guild_id)]
-                    self._placed.update(await self.directory.place.remote(ids))
+                    self.routes.placed.update(await self.directory.place.remote(ids))
                 self._tasks = [
                     asyncio.create_task(self.source.run(self.offer)),
                     asyncio.create_task(self._batches()),
@@ -234,14 +186,15 @@ class Gateway:
 
     async def _advance(self, host: str, floor: int) -> None:
         try:
-            await self._host(host).advance.remote(self.name, self.core.epoch, floor)
+            await self._actor(host).advance.remote(self.name, self.core.epoch, floor)
         except Exception as e:  # the batches themselves are retried by Ray; this is a hint
             log.info("%s: could not tell %s its floor: %s", self.name, host, type(e).__name__)
 
-    def _host(self, host: str):
-        handle = self._hosts.get(host)
+    def _actor(self, name: str):
+        """The handle of the named actor (a host, another gateway), looked up once."""
+        handle = self._handles.get(name)
         if handle is None:
-            handle = self._hosts[host] = ray.get_actor(host, namespace=NAMESPACE)
+            handle = self._handles[name] = ray.get_actor(name, namespace=NAMESPACE)
         return handle
 
     def _spawn(self, coro) -> None:
@@ -250,8 +203,12 @@ class Gateway:
         task.add_done_callback(self._sending.discard)
 
     def _dispatch(self, batches) -> None:
-        for host, batch in batches:  # (parked buffers are never cut: see GatewayCore.PARKED)
+        for host, batch in batches:  # (parked buffers are never cut: see buffer.PARKED)
             self._spawn(self._send_batch(host, batch))
+
+    def _flush(self) -> None:
+        """Cut and send every buffered batch the hosts have room for, partial ones too."""
+        self._dispatch(self.core.due_batches(time.time(), all_now=True))
 
     async def hold(self, partitions: list[int], timeout_s: float = 30.0) -> None:
         """Hold new events of `partitions`; return once all earlier ones reached their hosts.
@@ -262,28 +219,18 @@ class Gateway:
         deadline = time.monotonic() + timeout_s
         while self._erasing and time.monotonic() < deadline:  # it asks every host as they are
             await asyncio.sleep(0.01)
-        self._held = set(partitions)
-        self._routes.clear()
-        table, held = self._table, self._held
-        marks: dict[str, int] = {}
-        while time.monotonic() < deadline:
-            waiting = {
-                table[partition_of(e.guild_id, len(table))]
-                for e in self.core.events_buffered()
-                if e.guild_id not in self._placed and partition_of(e.guild_id, len(table)) in held
-            }
-            self._dispatch(self.core.due_batches(time.time(), all_now=True))
-            for host in waiting:
-                marks[host] = self.core.next_seq(host)  # everything before this seq must land
-            if not waiting and all(self.core.landed(h, seq) for h, seq in marks.items()):
-                return
-            await asyncio.sleep(0.005)
-        raise TimeoutError(f"{self.name}: partitions still in flight after {timeout_s}s")
+        self.routes.hold(partitions)
+        table, held, placed = self.routes.table, self.routes.held, self.routes.placed
+
+        def waiting() -> set[str]:
+            return waiting_hosts(self.core.events_buffered(), table, held, placed)
+
+        if not await until_landed(self.core, self._flush, waiting, deadline):
+            raise TimeoutError(f"{self.name}: partitions still in flight after {timeout_s}s")
 
     async def route_to(self, table: list[str]) -> None:
         """The last step of a move: the new table, and the held events to their new hosts."""
-        self._table, self._held = list(table), set()
-        self._routes.clear()
+        self.routes.set_table(table)
         arrived = self.core.since(HELD)
         for event, line in self.core.take(HELD):
             self.core.offer(event, line, counted=True, arrived=arrived)
@@ -292,14 +239,14 @@ class Gateway:
         arrived = self.core.since(PENDING)
         waiting = self.core.take(PENDING)
         ids = sorted({event.guild_id for event, _ in waiting})
-        self._placed.update(await self.directory.place.remote(ids))
+        self.routes.placed.update(await self.directory.place.remote(ids))
         for event, line in waiting:
             self.core.offer(event, line, counted=True, arrived=arrived)
 
     async def _send_batch(self, host: str, batch) -> None:
         try:
             # what cannot be encoded is left out and counted; the rest goes under this number
-            applied, _, bad = await self._host(host).apply.remote(self.core.encode(batch))
+            applied, _, bad = await self._actor(host).apply.remote(self.core.encode(batch))
             self.applied += applied
             self.malformed += bad
         except Exception as e:
@@ -325,16 +272,9 @@ class Gateway:
         (which live in its process) see all of them. A host sends to the gateway the guild's last
         event came from, or to gateway 0 for a guild that has had none since the host got it."""
         if self.shards is not None:
-            others: dict[str, list] = {}
-            for message in outbox.messages:
-                owner = self.shards.owner(message.guild_id)
-                if owner is not None and owner != self.name:
-                    others.setdefault(owner, []).append(message)
-            if others:
-                for owner, messages in others.items():
-                    self._spawn(self._hand_over(owner, Outbox(messages, outbox.reason)))
-                keep = [m for m in outbox.messages if self._mine(m.guild_id)]
-                outbox = Outbox(keep, outbox.reason)
+            outbox, others = split_outbox(outbox, self.shards, self.name)
+            for owner, handed in others.items():
+                self._spawn(self._hand_over(owner, handed))
         for message in outbox.messages:
             try:
                 reason = await self.source.send(message)
@@ -347,12 +287,11 @@ class Gateway:
             else:
                 self.failed += 1
                 self.metrics.send_failure(reason)
-            self.said.append(Said(self.clock.now(), message, outbox.reason, reason))
-            self._said_total += 1
+            self.said.add(Said(self.clock.now(), message, outbox.reason, reason))
 
     async def _hand_over(self, gateway: str, outbox: Outbox) -> None:
         try:
-            await self._gateway(gateway).deliver.remote(outbox)
+            await self._actor(gateway).deliver.remote(outbox)
             self.handed += len(outbox.messages)
         except Exception as e:
             log.error("%s: could not hand messages to %s: %s", self.name, gateway, e)
@@ -360,26 +299,19 @@ class Gateway:
                 self.failed += 1
                 self.metrics.send_failure("connection")
 
-    def _gateway(self, name: str):
-        handle = self._peers.get(name)
-        if handle is None:
-            handle = self._peers[name] = ray.get_actor(name, namespace=NAMESPACE)
-        return handle
-
     async def said_since(self, cursor: int = 0) -> tuple[int, list[Said]]:
         """What the bot said (or failed to) after `cursor`, with why; and the next cursor.
 
         In memory only, the last 1,000 (for the demo's console)."""
-        first = self._said_total - len(self.said)  # the number of said[0]
-        return self._said_total, list(self.said)[max(0, cursor - first) :]
+        return self.said.since(cursor)
 
     async def call_host(self, guild_id: int, method: str, *args):
         """`method(guild_id, *args)` on the host that holds the guild; its answer."""
-        host = self._route(guild_id)
+        host = self.routes.route(guild_id)
         if host == PENDING:
-            self._placed.update(await self.directory.place.remote([guild_id]))
-            host = self._placed[guild_id]
-        return await getattr(self._host(host), method).remote(guild_id, *args)
+            self.routes.placed.update(await self.directory.place.remote([guild_id]))
+            host = self.routes.placed[guild_id]
+        return await getattr(self._actor(host), method).remote(guild_id, *args)
 
     async def forget_user(self, user_id: int, guild_id: int | None = None) -> dict:
         """Erase what guildmind holds about a member, in every guild (or in `guild_id`).
@@ -391,7 +323,7 @@ class Gateway:
         hosts that could not finish (the member may ask again: an erasure is idempotent)}.
         """
         deadline = time.monotonic() + 30.0
-        while self._held and time.monotonic() < deadline:  # a partition move under way: its
+        while self.routes.held and time.monotonic() < deadline:  # a partition move under way: its
             await asyncio.sleep(0.01)  # guilds are between two hosts (one that failed: go on)
         self._erasing += 1
         try:
@@ -399,24 +331,22 @@ class Gateway:
             while self.dedicated and self.core.has(PENDING) and time.monotonic() < deadline:
                 await asyncio.sleep(0.005)  # the batching loop places them first
             if guild_id is not None:
-                hosts = [self._route(guild_id)]
+                hosts = [self.routes.route(guild_id)]
                 if hosts[0] == PENDING:
-                    self._placed.update(await self.directory.place.remote([guild_id]))
-                    hosts = [self._placed[guild_id]]
+                    self.routes.placed.update(await self.directory.place.remote([guild_id]))
+                    hosts = [self.routes.placed[guild_id]]
             else:
                 hosts = await self.directory.hosts.remote()
-            await self._drain(hosts, deadline)
+            if not await drained(self.core, self._flush, hosts, deadline):
+                log.warning("%s: erasing a member before every earlier event landed", self.name)
             only = None if guild_id is None else [guild_id]
             answers = await asyncio.gather(
-                *(self._host(h).forget_user.remote(user_id, only) for h in hosts),
+                *(self._actor(h).forget_user.remote(user_id, only) for h in hosts),
                 return_exceptions=True,
             )
         finally:
             self._erasing -= 1
-        mention = (f"<@{user_id}>", f"<@!{user_id}>")
-        kept = [s for s in self.said if not any(m in s.message.text for m in mention)]
-        if len(kept) != len(self.said):
-            self.said = collections.deque(kept, maxlen=self.said.maxlen)
+        self.said.forget_user(user_id)
         done = failed = 0
         for host, answer in zip(hosts, answers, strict=True):
             if isinstance(answer, BaseException):
@@ -427,43 +357,12 @@ class Gateway:
                 done += answer
         return {"guilds": done, "failed": failed}
 
-    async def _drain(self, hosts: list[str], deadline: float) -> None:
-        """Until every event received so far for `hosts` has been applied there."""
-        while True:
-            self._dispatch(self.core.due_batches(time.time(), all_now=True))
-            # (what is left waits for a batch in flight to land; new events may join it)
-            if not any(self.core.has(h) for h in hosts) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.005)
-        marks = {h: self.core.next_seq(h) for h in hosts}
-        while not all(self.core.landed(h, seq) for h, seq in marks.items()):
-            if time.monotonic() > deadline:
-                log.warning("%s: erasing a member before every earlier event landed", self.name)
-                return
-            await asyncio.sleep(0.005)
-
     async def settle(self, timeout_s: float = 30.0) -> bool:
         """Until every event offered before this call was applied by its host (or dropped and
         counted); False when that took longer than `timeout_s` seconds, or events wait parked
         (a placement, a partition move). The discord source saves a shard's sequence number
         only past such a barrier (cold resume: `actors.sources.discord.resume`)."""
-        marks = self.core.marks()
-        if marks is None:
-            return False
-        deadline = time.monotonic() + timeout_s
-        seqs: dict[str, int] = {}
-        while True:
-            if self._stopped:  # the batching loop is gone: cut the batches here
-                self._dispatch(self.core.due_batches(time.time(), all_now=True))
-            for host, mark in list(marks.items()):
-                if self.core.cut_past(host, mark):
-                    seqs[host] = self.core.next_seq(host)  # all of them are in batches below
-                    del marks[host]
-            if not marks and all(self.core.landed(h, seq) for h, seq in seqs.items()):
-                return True
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.005)
+        return await settled(self.core, self._flush, lambda: self._stopped, timeout_s)
 
     async def source_status(self) -> dict:
         """Whether the source is connected, and its fatal error (a sentence) if it stopped."""
@@ -502,7 +401,7 @@ class Gateway:
             task.cancel()
         deadline = time.monotonic() + 10
         while (self.core.queued or self._sending) and time.monotonic() < deadline:
-            self._dispatch(self.core.due_batches(time.time(), all_now=True))
+            self._flush()
             await asyncio.sleep(0.01)
         close = getattr(self.source, "close", None)
         if close is not None:

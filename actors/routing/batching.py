@@ -6,18 +6,10 @@ gateway's loop asks `due_batches()` for the batches to send now: a host's buffer
 batch when it holds `batch_max` events or its oldest event has waited `flush_ms`, and only while
 that host has fewer than `max_in_flight` batches outstanding.
 
-Admission (overload that degrades gracefully). Each event's arrival time is kept, and a batch says
-when its oldest event reached this gateway (`Batch.sent_at`): latency counts from arrival, never
-from a schedule. Each host's capacity is measured (events answered per second while it had work
-waiting, over `MEASURE_S`). While a host is offered more than that (a host that merely paused, for
-a partition move or a starved core, is not), its buffer refuses new events of a kind at the door
-once it holds more than that kind's share of `max_wait_ms` of its work, or its oldest event has
-waited that long (`SHED_AFTER`: presence after half, other messages after all of it, member joins
-after twice; a mention of the bot never), each counted by type (`overload`). The host keeps
-applying at its capacity (its buffer never runs dry, the batches in flight are never fewer), and
-what is admitted waits about `max_wait_ms` plus the batches in flight ahead of it. `queue_max`
-bounds the events buffered in all (memory): past it, a mention or a join evicts buffered presence
-updates, then plain messages; only what is left is refused, a mention last of all.
+Admission (overload that degrades gracefully): while a host is offered more than its measured
+capacity, its buffer refuses low-value events at the door, counted by type; past `queue_max`, a
+mention or a join evicts lower-value events. The rules, the numbers and the measure live in
+`actors.routing.admission`; each host's buffer is an `actors.routing.buffer.HostBuffer`.
 
 `offer()` is also the door every source's events pass (`actors.routing.door`): an event with an
 id that is not a snowflake is refused and counted (`invalid_id`), text that is not valid Unicode
@@ -28,53 +20,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 import msgspec
 
+from actors.routing.admission import EVICTS, MEASURE_S, SHED_AFTER, evict, measure
+from actors.routing.buffer import PARKED, HostBuffer
 from actors.routing.door import EVENT_TYPE, refused, repaired
 from actors.routing.wire import Batch, Line, encode_batch
-from engine import Event, MessageEvent, PresenceEvent
+from engine import Event, PresenceEvent
 from metrics import GuildmindMetrics
-
-PARKED = "\0"  # a buffer whose name starts so waits for a host (placement, partition move)
-MEASURE_S = 0.5  # seconds over which a host's capacity is measured (admission)
-
-
-# When a host is behind, what its buffer refuses at the door: an event of this kind is shed once
-# the host's oldest buffered event has waited this multiple of `max_wait_ms`. Lowest value first:
-# presence updates (the next one says it again), then messages that do not mention the bot, then
-# member joins (a welcome is due once). A mention of the bot is absent: never shed for age.
-SHED_AFTER: dict[str, float] = {"presence": 0.5, "message": 1.0, "member_join": 2.0, "other": 0.5}
-# past `queue_max`, what an event may evict to make room (lowest value first); see `_make_room`
-_EVICTS: dict[str, tuple[str, ...]] = {
-    "mention": ("presence", "message"),
-    "member_join": ("presence", "message"),
-    "message": ("presence",),
-}
-
-
-@dataclass
-class _Buffer:
-    events: list[Event] = field(default_factory=list)
-    at: list[float] = field(default_factory=list)  # wall time each of `events` arrived
-    queued_at: list[float] = field(default_factory=list)  # … and was filed here (admission)
-    parked: bool = False  # waits for a host by design (a placement, a partition move)
-    lines: list[Line] = field(default_factory=list)
-    presence: int = 0  # how many of `events` are presence updates (what sheds first)
-    next_seq: int = 0
-    in_flight: dict[int, int] = field(default_factory=dict)  # seq → its events
-    in_flight_events: int = 0
-    # the host's measured capacity (events/s) and what that lets wait here (see `_measure`)
-    rate: float = 0.0
-    limit: float = float("inf")
-    window: float = 0.0  # wall time the measuring window started
-    done_events: int = 0  # answered in the window
-    saturated: bool = True  # … and the host had work waiting all through it
-    arrived: int = 0  # events offered for it in the window
-    overloaded: bool = False  # offered faster than its capacity over the last window
-    progress: float = 0.0  # monotonic time a batch was last answered (or the first went out)
-    gone: int = 0  # events that left `events` so far (cut into batches, or shed)
 
 
 class GatewayCore:
@@ -120,7 +74,7 @@ class GatewayCore:
         self.max_wait_s = max_wait_ms / 1000.0
         self._shed = SHED_AFTER
         self.offered = 0  # events offered (each once), admitted or not
-        self._buffers: dict[str, _Buffer] = {}
+        self._buffers: dict[str, HostBuffer] = {}
         self.queued = 0
         self.dropped: dict[tuple[str, str], int] = {}
         self._counts: dict[str, int] = {}
@@ -155,7 +109,7 @@ class GatewayCore:
             return False
         buf = self._buffers.get(host)
         if buf is None:
-            buf = self._buffers[host] = _Buffer(parked=host.startswith(PARKED))
+            buf = self._buffers[host] = HostBuffer(parked=host.startswith(PARKED))
         now = self._wall()
         mention = kind == "message" and event.mentions_bot  # type: ignore[union-attr]
         buf.arrived += 1
@@ -181,11 +135,11 @@ class GatewayCore:
         return True
 
     def _make_room(self, kind: str) -> bool:
-        """Past `queue_max`: evict buffered events of lower value (`_EVICTS`) for one of `kind`,
+        """Past `queue_max`: evict buffered events of lower value (`EVICTS`) for one of `kind`,
         from the fullest buffer, oldest first; False when there are none to evict.
 
         Evicts up to 1/16 of `queue_max` at once (the scan is paid once for many admissions)."""
-        evicts = _EVICTS.get(kind)
+        evicts = EVICTS.get(kind)
         if not evicts or not self._buffers:
             return False
         want = max(1, self.queue_max // 16)
@@ -196,7 +150,7 @@ class GatewayCore:
                     continue
             else:
                 fullest = max(self._buffers.values(), key=lambda b: len(b.events) - b.presence)
-            shed = _evict(fullest, victim, want)
+            shed = evict(fullest, victim, want)
             if shed:
                 self.queued -= shed
                 self._drop(victim, "overload", shed)
@@ -236,7 +190,7 @@ class GatewayCore:
                 continue
             events = buf.events
             if now - buf.window >= MEASURE_S:
-                self._measure(buf, now)
+                measure(buf, now, batch_max=self.batch_max, max_wait_s=self.max_wait_s)
             if not events or not (
                 all_now or len(events) >= self.batch_max or now - buf.at[0] >= self.flush_s
             ):
@@ -279,7 +233,7 @@ class GatewayCore:
         return out
 
     @staticmethod
-    def _lines_for(buf: _Buffer, chunk: list[Event]) -> list[Line]:
+    def _lines_for(buf: HostBuffer, chunk: list[Event]) -> list[Line]:
         if not buf.lines:
             return []
         ids = {e.guild_id for e in chunk}
@@ -350,31 +304,13 @@ class GatewayCore:
             buf.progress = time.monotonic()
             self.metrics.batch_done()
 
-    def _room(self, buf: _Buffer) -> bool:
+    def _room(self, buf: HostBuffer) -> bool:
         """Whether another batch may go to `buf`'s host (fewer than `max_in_flight` out).
 
         Never capped by the measured capacity: the host's throughput is what is in flight over
         its round trip, so a cap drawn from a measure of it would shrink with every slow round
         trip (a feedback seen at 1M guilds: 376 events/s applied, the rest shed)."""
         return len(buf.in_flight) < self.max_in_flight
-
-    def _measure(self, buf: _Buffer, now: float) -> None:
-        """Close `buf`'s measuring window: the events its host answered per second.
-
-        Over a window its host had work waiting all through, that is its capacity (a running
-        mean); otherwise a lower bound of it. The buffer may then hold `max_wait_s` of it."""
-        if buf.window:
-            rate = buf.done_events / (now - buf.window)
-            if buf.saturated and buf.done_events:  # down slowly: a stall is not a new capacity
-                buf.rate = rate if rate > buf.rate else 0.8 * buf.rate + 0.2 * rate
-            else:
-                buf.rate = max(buf.rate, rate)
-            if buf.rate:
-                buf.limit = max(float(self.batch_max), buf.rate * self.max_wait_s)
-            # overloaded: offered more than it can apply. A host that only paused (a partition
-            # move, a collection, a starved core) is not: its buffer waits, nothing is shed
-            buf.overloaded = bool(buf.rate) and buf.arrived / (now - buf.window) > 1.05 * buf.rate
-        buf.window, buf.done_events, buf.saturated, buf.arrived = now, 0, True, 0
 
     def capacity(self) -> dict[str, float]:
         """Each host's measured capacity (events/s; 0 before the first measure)."""
@@ -399,33 +335,4 @@ class GatewayCore:
         return sum(len(b.in_flight) for b in self._buffers.values())
 
 
-def _evict(buf: _Buffer, victim: str, want: int) -> int:
-    """Remove up to `want` of `buf`'s oldest events of kind `victim` ("presence", or "message":
-    one that does not mention the bot) with their transcript lines; how many were removed."""
-    events, at, queued_at = buf.events, buf.at, buf.queued_at
-    kept_events: list[Event] = []
-    kept_at: list[float] = []
-    kept_queued: list[float] = []
-    gone: set[tuple[int, float, int]] = set()
-    shed = 0
-    for i, event in enumerate(events):
-        if shed < want and (
-            type(event) is PresenceEvent
-            if victim == "presence"
-            else type(event) is MessageEvent and not event.mentions_bot
-        ):
-            shed += 1
-            if victim == "message":
-                gone.add((event.guild_id, event.at, event.author_id))  # type: ignore[union-attr]
-            continue
-        kept_events.append(event)
-        kept_at.append(at[i])
-        kept_queued.append(queued_at[i])
-    if shed:
-        buf.gone += shed
-        buf.events, buf.at, buf.queued_at = kept_events, kept_at, kept_queued
-        if victim == "presence":
-            buf.presence -= shed
-        if gone and buf.lines:
-            buf.lines = [ln for ln in buf.lines if (ln.guild_id, ln.at, ln.author_id) not in gone]
-    return shed
+__all__ = ["MEASURE_S", "PARKED", "SHED_AFTER", "GatewayCore"]
