@@ -122,10 +122,14 @@ def test_ray_token_authentication_is_never_turned_off_and_every_deployment_turns
     found = [str(p.relative_to(ROOT)) for p in DEPLOYED if OFF.search(p.read_text())]
     assert found == []
     compose = yaml.safe_load((ROOT / "deploy/compose/docker-compose.yml").read_text())
+    shared = compose["x-guildmind"]["environment"]
     for name in ("ray-head", "ray-worker"):
         service = compose["services"][name]
-        env = service.get("environment") or compose["x-guildmind"]["environment"]
+        env = service.get("environment") or shared
         assert env["RAY_AUTH_MODE"] == "token" and env["RAY_AUTH_TOKEN"].startswith("${"), name
+        # a service's own environment replaces the shared one whole: it must repeat all of it
+        # (the worker once set only DISCORD_TOKEN and lost Ray's token and Redis' password)
+        assert shared.items() <= env.items(), (name, sorted(set(shared) - set(env)))
     launcher = yaml.safe_load((ROOT / "deploy/ray/cluster.yaml").read_text())
     options = launcher["docker"]["run_options"]
     assert "--env RAY_AUTH_MODE=token" in options and "--env RAY_AUTH_TOKEN" in options
