@@ -23,11 +23,14 @@ For each guild the loop keeps, beside the engine's state:
 What does not belong here: Ray, asyncio, the action system, the state store, the clock. The shell
 persists the guilds the loop marks dirty (`mark_dirty`) and exports what it reports through the
 `LoopObserver` port.
+
+Where each part lives: this module holds `Round`, the `LoopObserver` port and `GuildLoop` with
+its events and rounds (held mentions, rechecks, `finish`); its timers and mood rotation are in
+`timers`, its guild-wide operations (restored, left, rejoined, a member erased) in `guilds`.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
 from collections.abc import Callable, Iterable
@@ -35,6 +38,8 @@ from typing import Protocol
 
 import msgspec
 
+from actors.loop.guilds import GuildLifecycle
+from actors.loop.timers import LoopTimers
 from engine import (
     ASLEEP,
     AutonomousEngine,
@@ -49,8 +54,6 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = {MessageEvent: "message", PresenceEvent: "presence", MemberJoinEvent: "member_join"}
 """Metric label of each inbound event type."""
-
-_GOLDEN = 2654435761  # Knuth's multiplicative hash: spreads guild ids over the rotation period
 
 
 class Round(msgspec.Struct, frozen=True, gc=False):
@@ -103,8 +106,12 @@ Adopt = Callable[[AutonomousEngine, int, float], None]
 """`(engine, guild_id, at)`: give a guild seen for the first time its settings and mood."""
 
 
-class GuildLoop:
+class GuildLoop(LoopTimers, GuildLifecycle):
     """The guilds of one host (or one simulated world): events and time in, rounds out.
+
+    Events (`apply`) and rounds (`finish`, held mentions, rechecks) are here; time (`due`,
+    mood rotation) is `LoopTimers`' (`timers`), guild-wide operations (`loaded`, `left`,
+    `forget_user`…) are `GuildLifecycle`'s (`guilds`).
 
     Parameters
     ----------
@@ -238,85 +245,6 @@ class GuildLoop:
             decide_s = None
         return rounds
 
-    # time ---------------------------------------------------------------------------------
-    def next_timer(self) -> float | None:
-        """When the earliest live timer is due (seconds since the epoch), or None."""
-        timers, timer_of = self._timers, self._timer_of
-        while timers and timer_of.get(timers[0][1]) != timers[0][0]:
-            heapq.heappop(timers)  # superseded
-        return timers[0][0] if timers else None
-
-    def due(self, now: float, *, limit: int = 10_000) -> list[Round]:
-        """Fire the timers due by `now` (at most `limit`): rotate moods, decide; the rounds."""
-        rounds: list[Round] = []
-        timers, timer_of, engine = self._timers, self._timer_of, self.engine
-        fired = 0
-        while timers and timers[0][0] <= now and fired < limit:
-            when, gid = heapq.heappop(timers)
-            if timer_of.get(gid) != when:
-                continue
-            del timer_of[gid]
-            fired += 1
-            if gid not in engine:
-                continue
-            if engine.expire_personal(gid, now):  # its hours are up: from the store too
-                self.mark_dirty(gid)
-            left = engine.left_at(gid)
-            if left is not None:  # the bot was removed: nothing to decide, a deadline to keep
-                if now >= left + self.left_grace_s:
-                    self._gone(gid)
-                elif gid not in self.running:
-                    self._schedule(gid, now)
-                continue
-            if self.rotation_s and self.next_rotation(gid, when - 1e-6) <= now:
-                self._rotate(gid, when)
-            if gid in self.running:
-                continue  # the round's end schedules the guild again
-            t0 = self.timer() if self.timer else 0.0
-            d = engine.check(gid, at=now)
-            decide_s = self.timer() - t0 if self.timer else None
-            if d is not None:
-                rounds.append(self._decided(d, decide_s, None))
-                continue
-            self.observer.decision(None, engine.state(gid).mood, "timer", decide_s=decide_s)  # type: ignore[union-attr]
-            self._schedule(gid, now)
-        return rounds
-
-    def next_rotation(self, guild_id: int, after: float) -> float:
-        """The guild's first mood rotation after `after`: every `rotation_s`, at its own phase."""
-        phase = (guild_id * _GOLDEN % 2**32) / 2**32 * self.rotation_s
-        return ((after - phase) // self.rotation_s + 1) * self.rotation_s + phase
-
-    def _rotate(self, gid: int, at: float) -> None:
-        mood = self.engine.state(gid).mood  # type: ignore[union-attr]
-        new = self.engine.moods.next_mood(mood, self.rng, include_asleep=self.include_asleep)
-        self.engine.update_mood(gid, new, at=at)
-        self.mark_dirty(gid)
-
-    def schedule(self, guild_id: int, now: float) -> None:
-        """Work out the guild's next timer again (after its settings or mood changed)."""
-        if guild_id not in self.running:
-            self._schedule(guild_id, now)
-
-    def _schedule(self, gid: int, now: float) -> None:
-        engine = self.engine
-        left = engine.left_at(gid)
-        if left is None:
-            when = engine.next_wake(gid, at=now)
-            if self.rotation_s:
-                rotate = self.next_rotation(gid, now)
-                when = rotate if when is None else min(when, rotate)
-        else:
-            when = left + self.left_grace_s
-        forget = engine.personal_until(gid)
-        if forget is not None and (when is None or forget < when):
-            when = forget
-        if when is None:
-            self._timer_of.pop(gid, None)
-        elif self._timer_of.get(gid) != when:
-            self._timer_of[gid] = when
-            heapq.heappush(self._timers, (when, gid))
-
     # rounds -------------------------------------------------------------------------------
     def _decided(self, d: Decision, decide_s: float | None, latency_s: float | None) -> Round:
         self.observer.decision(d.action, d.mood, d.trigger, decide_s=decide_s, latency_s=latency_s)
@@ -382,96 +310,3 @@ class GuildLoop:
             guild_id=rnd.guild_id, at=now, action=action, reason=reason, mood=mood,
             trigger="addressed",
         )  # fmt: skip
-
-    # guilds -------------------------------------------------------------------------------
-    def loaded(self, guild_id: int, now: float) -> None:
-        """The guild was restored into the engine (start, restart, partition move).
-
-        A snapshot written long ago may hold personal data whose hours are up, or be of a guild
-        whose grace ran out meanwhile: both go now (marked dirty, or gone)."""
-        if self.engine.expire_personal(guild_id, now):
-            self.mark_dirty(guild_id)
-        left = self.engine.left_at(guild_id)
-        if left is not None and now >= left + self.left_grace_s:
-            self._gone(guild_id)
-            return
-        self._schedule(guild_id, now)
-
-    def left(self, guild_id: int, now: float) -> bool:
-        """The bot was removed from the guild at `now`: it decides nothing more there, its
-        members' data goes at once, and the guild itself after `left_grace_s` unless the bot
-        comes back (`rejoined`). False when the loop does not hold the guild."""
-        if guild_id not in self.engine:
-            return False
-        self.engine.leave(guild_id, at=now)
-        self.held.pop(guild_id, None)
-        self.recheck.discard(guild_id)
-        self.last_decision.pop(guild_id, None)
-        self.mark_dirty(guild_id)
-        if guild_id not in self.running:
-            self._schedule(guild_id, now)
-        return True
-
-    def rejoined(self, guild_id: int, now: float) -> bool:
-        """The bot is in the guild (again): it resumes; True when it had left."""
-        if not self.engine.rejoin(guild_id):
-            return False
-        self.mark_dirty(guild_id)
-        self.schedule(guild_id, now)
-        return True
-
-    def feedback(self, guild_id: int, kind: str, at: float) -> bool:
-        """Feedback the shell saw at `at`: "hushed" (a member told the bot to be quiet, matched
-        by the host on the message's text, which the loop never sees) or "paused" (the admins
-        paused it). It lowers the guild's chattiness (`AutonomousEngine.feedback`); False when
-        the loop does not hold the guild."""
-        if guild_id not in self.engine:
-            return False
-        self.engine.feedback(guild_id, kind, at=at)
-        self.mark_dirty(guild_id)
-        self.schedule(guild_id, at)
-        return True
-
-    def forget_user(self, user_id: int, guild_ids: Iterable[int] | None = None) -> list[int]:
-        """Erase what the loop holds about one member (in `guild_ids`, or every guild): the
-        engine's data and their messages held for an answer. Returns the guilds that held
-        something (marked dirty; write them through so the store forgets too)."""
-        changed = []
-        for gid in list(self.engine.guild_ids()) if guild_ids is None else guild_ids:
-            erased = self.engine.forget_user(gid, user_id)
-            held = self.held.get(gid)
-            if held and any(m.author_id == user_id for m in held):
-                kept = [m for m in held if m.author_id != user_id]
-                if kept:
-                    self.held[gid] = kept
-                else:
-                    del self.held[gid]
-                erased = True
-            if erased:
-                self.mark_dirty(gid)
-                changed.append(gid)
-        return changed
-
-    def _gone(self, guild_id: int) -> None:
-        self.forget(guild_id)
-        self.mark_gone(guild_id)
-
-    def forget(self, guild_id: int) -> None:
-        """Drop everything the loop keeps about a guild (the engine's state too)."""
-        self.engine.forget(guild_id)
-        self._timer_of.pop(guild_id, None)
-        self.last_decision.pop(guild_id, None)
-        self.held.pop(guild_id, None)
-        self.recheck.discard(guild_id)
-
-    def busy(self, guild_ids: set[int]) -> bool:
-        """Whether any of these guilds has a round running or messages held for one."""
-        return not guild_ids.isdisjoint(self.running) or not guild_ids.isdisjoint(self.held)
-
-    def mood_counts(self) -> dict[str, int]:
-        """How many guilds are in each mood now."""
-        counts: dict[str, int] = {}
-        for gid in self.engine.guild_ids():
-            mood = self.engine.state(gid).mood  # type: ignore[union-attr]
-            counts[mood] = counts.get(mood, 0) + 1
-        return counts
