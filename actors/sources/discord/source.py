@@ -6,6 +6,11 @@ into engine events (`normalise`), tells the hosts each guild's default channel w
 becomes available, answers the admins' slash commands (`commands`) and sends the bot's messages
 through discord.py (which handles Discord's rate limits).
 
+What belongs here: the source's state, its client built and run (`run`, restarts, the refusals
+that stop it), malformed payloads and frames skipped and counted, IDENTIFY pacing, closing and the
+reports. Its parts live beside it: the discord.py client (`client`), the event handlers
+(`events`), the shards' cold-resume wiring (`sessions`) and sending (`sending`).
+
 Robustness. discord.py 2.7.1 runs each gateway event's parser (`ConnectionState.parsers`, a dict
 built once per client and shared with every shard's websocket) straight from the websocket's read
 loop: an exception in a parser (a malformed payload) escapes `Client.start()` and the client
@@ -27,30 +32,27 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import io
 import logging
 import os
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import discord
-from discord.gateway import KeepAliveHandler
 
-from actions import OutgoingMessage
 from actors.clock import Clock
 from actors.routing.shards import bucket_of
 from actors.sources.base import Offer
 from actors.sources.discord import normalise as norm
-from actors.sources.discord.commands import command_tree
+from actors.sources.discord.client import SourceClient, close_starting, quiet_payload_loggers
 from actors.sources.discord.endpoints import configure_discord_endpoints
+from actors.sources.discord.events import SourceEvents
 from actors.sources.discord.fast import FastPath
 from actors.sources.discord.frames import guard_websockets
-from actors.sources.discord.limits import InvalidRequestBudget, Limits, limits_for, rest_gate
-from actors.sources.discord.resume import ColdResume, Load, Save, Settle
+from actors.sources.discord.limits import Limits, limits_for, rest_gate
+from actors.sources.discord.resume import ColdResume
+from actors.sources.discord.sending import MessageSender
+from actors.sources.discord.sessions import ShardSessions
 from config import Config, DiscordSourceConfig
-from engine import valid_id
 
 EMULATOR_TOKEN = "guildmind-emulator-token"
 """The token the `emulator` source presents (not a secret: the emulator is ours, on loopback)."""
@@ -65,74 +67,11 @@ Forget = Callable[..., Awaitable[dict]]
 `forget_user`): {"guilds": n, "failed": hosts that could not finish}."""
 
 
-# guildmind never speaks in voice: no warnings about voice libraries it does not need
-discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-DISPATCHED_KINDS = {
-    "message": "message",
-    "presence_update": "presence",
-    "member_join": "member_join",
-}
-"""discord.py's event (what a handler gets) → the metrics' event type label."""
-PAYLOAD_LOGGERS = ("discord.gateway", "discord.http")
-"""discord.py's loggers that write whole payloads (message text) at DEBUG."""
-
-
-def _no_payloads(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.INFO
-
-
-def _quiet_payload_loggers() -> None:
-    # A filter, not a level: a level would also let their INFO lines through where the root
-    # is at WARNING. A logger's filter applies to its own records, whatever the root's level.
-    for name in PAYLOAD_LOGGERS:
-        logger = logging.getLogger(name)
-        if _no_payloads not in logger.filters:
-            logger.addFilter(_no_payloads)
-
-
-async def _close_starting(client: discord.Client) -> None:
-    """Close the websockets of `client`'s shards that were still starting when it closed.
-
-    discord.py starts a shard's heartbeat thread at HELLO but closes only the shards that have
-    finished starting: a client closed while a shard starts (an IDENTIFY refused and retried, a
-    handover) would leave that socket open and its thread beating into a closed event loop."""
-    state = client._connection
-    for thread in threading.enumerate():
-        if isinstance(thread, KeepAliveHandler) and getattr(thread.ws, "_connection", 0) is state:
-            await thread.ws.close(code=1000)
-
-
-class _Client(discord.AutoShardedClient):
-    """discord.py's client, handing the events guildmind needs straight to the source."""
-
-    def __init__(self, source: DiscordSource, **options: Any) -> None:
-        super().__init__(**options)
-        self.source = source
-        self.tree = command_tree(self, source)
-
-    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
-        # Handled synchronously in the parser's call: no task per event (the hot path).
-        handler = self.source.handlers.get(event)
-        if handler is not None:
-            try:
-                handler(*args)
-            except Exception as e:
-                self.source.handler_failed(event, e)
-        super().dispatch(event, *args, **kwargs)
-
-    async def launch_shard(self, gateway: Any, shard_id: int, *, initial: bool = False) -> None:
-        if self.user is not None:  # (set by login) a replay's mentions of the bot are seen
-            self.source.bot_id = self.user.id
-        if not await self.source.resume.launch(self, shard_id, initial=initial):
-            await super().launch_shard(gateway, shard_id, initial=initial)
-
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        # instead of discord.py's 5 s sleep (per process): the bot's shared limits
-        await self.source.before_identify(self, shard_id or 0)
-
-
-class DiscordSource:
-    """A gateway's Discord connection (one or more shards), as a `Source`."""
+class DiscordSource(SourceEvents, ShardSessions, MessageSender):
+    """A gateway's Discord connection (one or more shards), as a `Source`: its client built and
+    run (restarted after a failure, with backoff), malformed payloads skipped and counted, its
+    IDENTIFYs paced; the event handlers (`events`), the cold resume (`sessions`) and sending
+    (`sending`) are its mixins."""
 
     def __init__(
         self,
@@ -151,7 +90,7 @@ class DiscordSource:
         self._max_concurrency = 0  # IDENTIFY buckets (GET /gateway/bot), asked once
         self.names = names  # what people call the bot (`normalise.addresses_bot`)
         self._token = token
-        self.client: _Client | None = None
+        self.client: SourceClient | None = None
         self.fast: FastPath | None = None
         self.offer: Offer = lambda event, line: False
         self.call_host: CallHost | None = None
@@ -189,20 +128,11 @@ class DiscordSource:
         self.call_host, self.metrics, self.forget = call_host, metrics, forget
         self.resume.observe = getattr(metrics, "gateway_session", None)
 
-    @property
-    def resumable(self) -> bool:
-        """Whether this source keeps its shards' sessions (`source.discord.cold_resume`)."""
-        return self.resume.enabled
-
-    def keep_sessions(self, load: Load, save: Save, settle: Settle) -> None:
-        """Where the shards' sessions are kept, and the gateway's barrier (cold resume)."""
-        self.resume.attach(load, save, settle)
-
     # running ------------------------------------------------------------------------------
-    def _make_client(self) -> _Client:
-        _quiet_payload_loggers()
+    def _make_client(self) -> SourceClient:
+        quiet_payload_loggers()
         cfg = self.config
-        client = _Client(
+        client = SourceClient(
             self,
             intents=norm.intents(cfg.intents),
             shard_ids=list(cfg.shard_ids) or None,
@@ -315,9 +245,9 @@ class DiscordSource:
         if self.client is not None and not self.client.is_closed():
             await self._close_client(self.client)
         if self.client is not None:
-            await _close_starting(self.client)
+            await close_starting(self.client)
 
-    async def _close_client(self, client: _Client) -> None:
+    async def _close_client(self, client: SourceClient) -> None:
         await self.resume.leave(client)  # sessions stored and left resumable first
         await client.close()
 
@@ -325,198 +255,6 @@ class DiscordSource:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def handler_failed(self, event: str, error: Exception) -> None:
-        # discord.py took a mangled payload (content, flags or mentions of the wrong type) that
-        # the source cannot read: that payload is skipped and counted, like one discord.py refused
-        self.counts["handler_errors"] += 1
-        kind = DISPATCHED_KINDS.get(event, "other")
-        self._skipped(f"a {event} event the source could not read", kind, "malformed", error)
-
-    # events -------------------------------------------------------------------------------
-    def _on_message(self, message: discord.Message) -> None:
-        guild = message.guild
-        guild_id = guild.id if guild is not None else self._uncached_guild(message)
-        if guild_id is None:
-            if getattr(message.channel, "guild_id", None) is not None:  # not a direct message
-                self._skipped("a message of a guild the bot is not in", "message",
-                              "unknown_guild", None)  # fmt: skip
-            else:
-                self.counts["direct"] += 1  # the bot speaks in guilds only
-            return
-        if not norm.is_conversation(message):
-            self.counts["not_conversation"] += 1  # a pin, a join, a boost…: nobody spoke
-            return
-        autonomous = self.autonomous(guild_id, message.channel.id)
-        # Its name is heard only where the bot lives: elsewhere people talk *about* Miku.
-        names = self.names if autonomous else ()
-        addressed = norm.addresses_bot(message, self.bot_id, self._own, names)
-        if not (autonomous or addressed):
-            return  # not where the bot lives, and not for it: nothing would count it
-        event = norm.message_event(
-            message, bot_id=self.bot_id, at=self.clock.now(), addressed=addressed,
-            guild_id=guild_id, replayed=self._replayed(guild_id),
-        )  # fmt: skip
-        if event is None:
-            return
-        self.counts["messages"] += 1
-        self.offer(event, norm.line(message, event))
-
-    def autonomous(self, guild_id: int, channel_id: int) -> bool:
-        """True when the bot lives in that channel (all of a guild's, until told otherwise)."""
-        counted = self.channels.get(guild_id)
-        return not counted or channel_id in counted
-
-    def _uncached_guild(self, message: discord.Message) -> int | None:
-        """The guild of a message discord.py has no guild for, when its shard was cold-resumed
-        (no GUILD_CREATE came: see `resume`); None for any other guild-less message."""
-        client, gid = self.client, getattr(message.channel, "guild_id", None)
-        if not (self.resume.cold and client is not None and valid_id(gid)):
-            return None
-        if (gid >> 22) % (client.shard_count or 1) not in self.resume.cold:
-            return None
-        if gid not in self._asked and self.call_host is not None:
-            self._asked.add(gid)  # where the bot lives there (what GUILD_CREATE would tell)
-            self._spawn(self._tell_default(gid, 0))
-        return gid
-
-    def _resuming(self, client: _Client) -> bool:
-        # a reply to a message Discord replays comes before RESUMED: REST works since the login
-        return bool(self.resume.cold) and client.user is not None and not client.is_closed()
-
-    def _replayed(self, guild_id: int) -> bool:
-        client = self.client
-        return client is not None and self.resume.replayed(guild_id, client.shard_count or 1)
-
-    def _on_shard_connect(self, shard_id: int) -> None:
-        self.resume.connected(shard_id)
-
-    def _on_shard_resumed(self, shard_id: int) -> None:
-        if self.resume.resumed(shard_id):
-            self._all_ready()
-
-    def _on_shard_ready(self, shard_id: int) -> None:
-        if self.resume.ready(shard_id):
-            self._all_ready()
-
-    def _all_ready(self) -> None:
-        # every shard RESUMED or ready: discord.py waits for a READY from each, which a resumed
-        # shard never gets, so its client is marked ready here (what its "ready" handler does)
-        client = self.client
-        if client is not None and self.resume.cold and not client.is_ready():
-            client._handle_ready()
-            self._on_ready()
-
-    def _on_presence(self, before: discord.Member, after: discord.Member) -> None:
-        event = norm.presence_event(before, after, at=self.clock.now())
-        if event is not None:
-            self.counts["presences"] += 1
-            self.offer(event, None)
-
-    def _on_join(self, member: discord.Member) -> None:
-        event = norm.join_event(member, at=self.clock.now())
-        if event is not None:
-            self.counts["joins"] += 1
-            self.offer(event, None)
-
-    def _on_guild(self, guild: discord.Guild) -> None:
-        if not valid_id(guild.id):  # no host could keep it: the stores refuse such an id
-            self._skipped("a guild whose id is no snowflake", "other", "invalid_id", None)
-            return
-        for event in norm.online_members(guild, at=self.clock.now()):
-            self.offer(event, None)
-        channel = norm.default_channel(guild)
-        if self.call_host is not None:  # (also when it has no channel: the bot is back there)
-            self._spawn(self._tell_default(guild.id, channel or 0))
-
-    def _on_removed(self, guild: discord.Guild) -> None:
-        # discord.py dispatches guild_remove only for a GUILD_DELETE that is not an outage
-        # (an unavailable guild is guild_unavailable): the bot was removed, or the guild deleted
-        self.channels.pop(guild.id, None)
-        if self.call_host is not None:
-            self._spawn(self._tell_left(guild.id))
-
-    async def _tell_left(self, guild_id: int) -> None:
-        assert self.call_host is not None
-        try:
-            await self.call_host(guild_id, "left")
-        except Exception as e:
-            log.error("discord: could not tell a host the bot left a guild: %s", type(e).__name__)
-
-    async def _tell_default(self, guild_id: int, channel_id: int) -> None:
-        assert self.call_host is not None
-        try:
-            counted = await self.call_host(guild_id, "set_default_channel", channel_id)
-        except Exception as e:
-            log.error("discord: could not tell a host a guild's channel: %s", type(e).__name__)
-            return
-        self.channels[guild_id] = frozenset(counted)
-
-    def set_channels(self, guild_id: int, counted: list[int]) -> None:
-        """A slash command changed where the bot lives."""
-        self.channels[guild_id] = frozenset(counted)
-
-    def _on_ready(self) -> None:
-        assert self.client is not None and self.client.user is not None
-        self.bot_id = self.client.user.id
-        if not self._synced:
-            self._synced = True
-            self._spawn(self._sync_commands())
-
-    async def _sync_commands(self) -> None:
-        assert self.client is not None
-        try:
-            await self.client.tree.sync()
-        except discord.HTTPException as e:
-            log.error("discord: could not register the slash commands (HTTP %s)", e.status)
-
-    # sending ------------------------------------------------------------------------------
-    async def send(self, message: OutgoingMessage) -> str | None:
-        """Send one of the bot's messages; None when it went out, else why not."""
-        client = self.client
-        if client is None or not (client.is_ready() or self._resuming(client)):
-            return self._failed("connection", message)
-        channel = client.get_partial_messageable(message.channel_id, guild_id=message.guild_id)
-        reference = None
-        if message.reply_to:
-            reference = discord.MessageReference(
-                message_id=message.reply_to, channel_id=message.channel_id,
-                guild_id=message.guild_id, fail_if_not_exists=False,
-            )  # fmt: skip
-        files = (
-            [discord.File(io.BytesIO(message.attachment), filename=message.filename or "file")]
-            if message.attachment
-            else None
-        )  # an image a plugin sends (a MoFox sticker), uploaded with the message
-        try:
-            async with asyncio.timeout(60):
-                sent = await channel.send(message.text or None, reference=reference, files=files)  # type: ignore[arg-type]
-        except discord.Forbidden:
-            return self._failed("forbidden", message)
-        except discord.NotFound:
-            return self._failed("not_found", message)
-        except (discord.RateLimited, InvalidRequestBudget):
-            return self._failed("rate_limited", message)
-        except discord.HTTPException as e:
-            return self._failed("rate_limited" if e.status == 429 else "http_error", message)
-        except TimeoutError:
-            return self._failed("timeout", message)
-        except (aiohttp.ClientError, OSError):
-            return self._failed("connection", message)
-        self.counts["sent"] += 1
-        self._own[sent.id] = None
-        if len(self._own) > 1_000:
-            del self._own[next(iter(self._own))]
-        return None
-
-    def _failed(self, reason: str, message: OutgoingMessage) -> str:
-        self.counts["send_failed"] += 1
-        n = self.counts[f"send_failed:{reason}"] = self.counts[f"send_failed:{reason}"] + 1
-        if n == 1 or n % 100 == 0:  # counted always, logged now and then; never the text
-            log.warning(
-                "discord: a %s message could not be sent (%s; %d so far)", message.action, reason, n
-            )
-        return reason
 
     # reporting ----------------------------------------------------------------------------
     def stats(self) -> dict[str, float]:
