@@ -172,11 +172,12 @@ def _emulator_process(pipe: Connection, bot_token: str | None) -> None:
 
 async def measure_ingest(
     client_factory: Callable[[], IngestClient], n: int, runs: int = 5, warmup: int = 2_000,
-    bot_token: str | None = None,
+    bot_token: str | None = None, ready_s: float = 10.0,
 ) -> list[float]:  # fmt: skip
     """Events per second the client took in, one figure per run (``n`` events each).
 
-    ``bot_token``: the token the emulator accepts (default: one of its own making)."""
+    ``bot_token``: the token the emulator accepts (default: one of its own making); ``ready_s``:
+    how long the client may take to connect (seconds; a runtime starts Ray first)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_emulator_process, args=(child, bot_token), daemon=True)
@@ -189,7 +190,7 @@ async def measure_ingest(
         task = asyncio.create_task(client.start(token))
         try:
             ready = asyncio.ensure_future(client.ready.wait())
-            await asyncio.wait((ready, task), timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((ready, task), timeout=ready_s, return_when=asyncio.FIRST_COMPLETED)
             if not ready.done():
                 ready.cancel()
                 raise task.exception() if task.done() else TimeoutError("the client not ready")  # type: ignore[misc]
